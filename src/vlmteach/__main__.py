@@ -1,0 +1,5 @@
+"""`python -m vlmteach` runs the command-line interface."""
+
+from vlmteach.cli.main import main
+
+raise SystemExit(main())
