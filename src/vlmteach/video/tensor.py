@@ -58,7 +58,10 @@ def to_uint8(frames: torch.Tensor) -> np.ndarray:
 
 def from_uint8(array: np.ndarray) -> torch.Tensor:
     """(T, H, W, 3) uint8 -> (T, 3, H, W) float in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).float().div(255)
+    array = np.ascontiguousarray(array)
+    if not array.flags.writeable:  # decoders may hand out read-only buffers
+        array = array.copy()
+    return torch.from_numpy(array).permute(0, 3, 1, 2).float().div(255)
 
 
 def uniform_indices(num_frames: int, k: int) -> list[int]:

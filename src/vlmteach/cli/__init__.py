@@ -1,0 +1,1 @@
+"""The command-line layer: argument parsing, progress and exit codes, nothing else."""

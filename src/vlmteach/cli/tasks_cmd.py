@@ -1,0 +1,64 @@
+"""`vlmteach tasks list|make`: the task catalog and instance folders in the VBVR-Bench layout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from vlmteach.errors import TaskError
+from vlmteach.tasks import all_families, family_names, get_family
+from vlmteach.tasks.vbvr import write_sample
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    tasks = sub.add_parser("tasks", help="list task families or make instance folders")
+    tsub = tasks.add_subparsers(dest="tasks_command", metavar="ACTION", parser_class=type(tasks))
+    tsub.required = True
+
+    ls = tsub.add_parser("list", help="families with faculty, split and difficulty range")
+    ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ls.set_defaults(run=run_list)
+
+    mk = tsub.add_parser("make", help="write instances in the VBVR-Bench layout")
+    mk.add_argument("--family", required=True, help="a family name, or 'all'")
+    mk.add_argument("--n", type=int, default=1, help="instances per family (default 1)")
+    mk.add_argument("--seed", type=int, default=0, help="first seed; seeds S..S+N-1 (default 0)")
+    mk.add_argument("--difficulty", type=int, default=None, help="difficulty level (default: the family's)")
+    mk.add_argument("--out", required=True, help="root folder of the VBVR layout")
+    mk.set_defaults(run=run_make)
+
+
+def catalog() -> list[dict]:
+    """One record per family, as `tasks list --json` prints it."""
+    return [{"name": f.name, "faculty": f.faculty, "split": f.split,
+             "difficulty": {"min": f.difficulty_range[0], "max": f.difficulty_range[1],
+                            "default": f.default_difficulty}, "summary": f.summary}
+            for f in all_families()]
+
+
+def run_list(args: argparse.Namespace) -> int:
+    rows = catalog()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'family':<22}{'faculty':<16}{'split':<7}{'difficulty':<12}summary")
+    for r in rows:
+        d = r["difficulty"]
+        print(f"{r['name']:<22}{r['faculty']:<16}{r['split']:<7}{d['min']}..{d['max']} ({d['default']})"
+              f"{'':<4}{r['summary']}")
+    return 0
+
+
+def run_make(args: argparse.Namespace) -> int:
+    if args.n < 1:
+        raise TaskError(f"--n must be at least 1, got {args.n}")
+    if args.seed < 0:
+        raise TaskError(f"--seed must be non-negative, got {args.seed}")
+    names = family_names() if args.family == "all" else [args.family]
+    families = [get_family(n) for n in names]  # fails early, with the known names, on a typo
+    for family in families:
+        family.check_difficulty(args.difficulty)
+    for family in families:
+        for seed in range(args.seed, args.seed + args.n):
+            print(write_sample(family.generate(seed, args.difficulty), args.out))
+    return 0
