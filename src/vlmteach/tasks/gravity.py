@@ -1,4 +1,4 @@
-"""gravity: coloured blocks fall straight down, one cell per frame, onto a grey floor, ledges and each other."""
+"""gravity: coloured blocks fall straight down, one cell per frame, onto the floor, ledges and each other."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 
 from vlmteach.tasks import rules
 from vlmteach.tasks.base import Episode, Instance, TaskFamily
-from vlmteach.tasks.object_to_marker import join_names
-from vlmteach.tasks.palette import BACKGROUND, OBJECT_COLOURS, WALL, colour_name, tile
+from vlmteach.tasks.palette import BACKGROUND, OBJECT_COLOURS, WALL, colour_name, join_names, tile
 
 GRID = 8
 FLOOR = GRID - 1  # the bottom row is the grey floor
@@ -73,15 +72,16 @@ class Gravity(TaskFamily):
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
         (lo, hi), stacked, (l_lo, l_hi) = LEVELS[difficulty]
         n = int(rng.integers(lo, hi + 1))
-        walls = np.zeros((GRID, GRID), dtype=bool)
-        walls[FLOOR] = True
-        for _ in range(int(rng.integers(l_lo, l_hi + 1))):
-            row, length = int(rng.integers(3, FLOOR - 1)), int(rng.integers(1, 4))
-            col = int(rng.integers(0, GRID - length + 1))
-            walls[row, col:col + length] = True
         # `stacked` blocks share a column with an earlier block, so they land on it (or on a ledge)
         columns = [int(c) for c in rng.choice(GRID, size=n - stacked, replace=False)]
         columns += [int(c) for c in rng.choice(columns, size=stacked)]
+        walls = np.zeros((GRID, GRID), dtype=bool)
+        walls[FLOOR] = True
+        for _ in range(int(rng.integers(l_lo, l_hi + 1))):  # each ledge lies under a block's column
+            row, length = int(rng.integers(3, FLOOR - 1)), int(rng.integers(1, 4))
+            under = columns[int(rng.integers(len(columns)))]
+            col = int(rng.integers(max(0, under - length + 1), min(under, GRID - length) + 1))
+            walls[row, col:col + length] = True
         blocks: list[Cell] = []
         for col in sorted(set(columns)):
             rows = np.flatnonzero(~walls[:FLOOR - 1, col])  # never on the floor's top row: all hang

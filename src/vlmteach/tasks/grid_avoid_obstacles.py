@@ -6,13 +6,14 @@ import numpy as np
 
 from vlmteach.tasks import rules
 from vlmteach.tasks.base import Episode, Instance, TaskFamily
-from vlmteach.tasks.gridpath import Cell, distances, shortest_path
+from vlmteach.tasks.gridpath import Cell, distances, shortest_path, straight_route, walk
+from vlmteach.tasks.navigation import agent_rules, reach_goal
 from vlmteach.tasks.palette import (BACKGROUND, DARK_GREY, GREEN, OBJECT_COLOURS, RED, colour_name,
                                     ring, tile)
 
 GRID = 8
 X_CELL = tile(RED, DARK_GREY)  # a red ring around a dark centre: unlike the target ring and the agent
-MAX_MOVES = 15  # the solution must fit the 16 native frames
+MAX_MOVES = 14  # fits the 16 native frames, and every other frame of them still shows the arrival
 MIN_CROSSED = 2  # X cells the most direct obstacle-ignoring route crosses at least
 # difficulty -> (range of the number of X cells, range of the start-target Manhattan distance)
 LEVELS = {1: ((4, 6), (4, 7)), 2: ((7, 10), (6, 10)), 3: ((11, 14), (8, 12))}
@@ -20,43 +21,8 @@ PROMPTS = (
     "Move the {agent} block to the {target} ring one cell at a time, without ever stepping on the red X cells.",
     "Guide the {agent} block to the {target} target. The red X cells are forbidden: go around them.",
     "The {agent} block must reach the {target} ring. Step one cell per frame and never enter a red X cell.",
-    "Bring the {agent} block onto the {target} square, avoiding every red X cell on the way.",
+    "Bring the {agent} block onto the {target} ring, avoiding every red X cell on the way.",
 )
-
-
-def straight_route(start: Cell, goal: Cell, weight: np.ndarray, most: bool = True) -> list[Cell]:
-    """A shortest route that ignores obstacles (monotone, Manhattan length) from start to goal,
-    crossing the most (or, with most=False, the fewest) cells where the boolean `weight` is set:
-    the route a solver takes when it ignores the obstacles, used to check and corrupt the tasks."""
-    sr, sc = (1 if goal[0] >= start[0] else -1), (1 if goal[1] >= start[1] else -1)
-    rows = start[0] + sr * np.arange(abs(goal[0] - start[0]) + 1)
-    cols = start[1] + sc * np.arange(abs(goal[1] - start[1]) + 1)
-    gain = weight[np.ix_(rows, cols)].astype(np.int64) * (1 if most else -1)
-    best = gain.copy()
-    best[0, 1:] += np.cumsum(gain[0, :-1])
-    best[1:, 0] += np.cumsum(gain[:-1, 0])
-    for i in range(1, len(rows)):
-        for j in range(1, len(cols)):
-            best[i, j] += max(best[i - 1, j], best[i, j - 1])
-    i, j = len(rows) - 1, len(cols) - 1
-    route = [(int(rows[i]), int(cols[j]))]
-    while i or j:  # walk back along the better predecessor
-        if j == 0 or (i > 0 and best[i - 1, j] >= best[i, j - 1]):
-            i -= 1
-        else:
-            j -= 1
-        route.append((int(rows[i]), int(cols[j])))
-    return route[::-1]
-
-
-def walk(base: np.ndarray, route: list[Cell], code: int) -> list[np.ndarray]:
-    """One state per route cell: `base` with the one-cell object `code` drawn on that cell."""
-    states = []
-    for cell in route:
-        s = base.copy()
-        s[cell] = code
-        states.append(s)
-    return states
 
 
 def _l_routes(start: Cell, goal: Cell) -> list[list[Cell]]:
@@ -121,32 +87,15 @@ class GridAvoidObstacles(TaskFamily):
         return instance.states[0] == X_CELL
 
     def goal(self, final: np.ndarray, instance: Instance) -> float:
-        agent, target, start = instance.meta["agent"], tuple(instance.meta["target"]), tuple(instance.meta["start"])
-        where = np.argwhere(final == agent)
-        if len(where) != 1:
-            return 0.0
-        pos = tuple(int(v) for v in where[0])
-        if pos == target:
-            return 1.0
-        dist = distances(~self._forbidden(instance), target)
-        if dist[pos] < 0:  # ended on an X cell
-            return 0.0
-        # partial credit for progress along the allowed cells, capped well below success
-        return 0.5 * max(0.0, 1.0 - dist[pos] / dist[start])
+        m = instance.meta  # ending on an X cell is off the open cells: no credit
+        return reach_goal(final, m["agent"], tuple(m["start"]), tuple(m["target"]), ~self._forbidden(instance))
 
     def process(self, states: np.ndarray, instance: Instance) -> dict[str, float]:
-        agent, target = instance.meta["agent"], tuple(instance.meta["target"])
         s0 = instance.states[0]
         forbidden = self._forbidden(instance)
-        path = rules.track(states, agent)
-        target_ok = rules.frame_rule([f[target] in (agent, instance.meta["target_tile"]) for f in states])
-        return {
-            "never_on_x": rules.never_on(path, forbidden),
-            "x_cells_intact": rules.region_static(states, forbidden, s0),
-            "agent_intact": rules.count_ok(states, agent, 1),
-            "one_cell_per_frame": rules.moves_ok(path, rules.step_limit(len(states))),
-            "target_stays": target_ok,
-        }
+        path, agent = agent_rules(states, instance.meta)
+        return {"never_on_x": rules.never_on(path, forbidden),
+                "x_cells_intact": rules.region_static(states, forbidden, s0), **agent}
 
     def special_corruptions(self, instance: Instance) -> dict[str, np.ndarray]:
         """wall_cross: the block takes the direct route, straight across the X cells in its way."""

@@ -71,3 +71,38 @@ def random_maze(rng: np.random.Generator, rooms: tuple[int, int]) -> np.ndarray:
 
 def manhattan(a: Cell, b: Cell) -> int:
     return abs(a[0] - b[0]) + abs(a[1] - b[1])
+
+
+def straight_route(start: Cell, goal: Cell, weight: np.ndarray, most: bool = True) -> list[Cell]:
+    """A shortest route that ignores obstacles (monotone, Manhattan length) from start to goal,
+    crossing the most (or, with most=False, the fewest) cells where the boolean `weight` is set:
+    the route a solver takes when it ignores the obstacles, used to check and corrupt the tasks."""
+    sr, sc = (1 if goal[0] >= start[0] else -1), (1 if goal[1] >= start[1] else -1)
+    rows = start[0] + sr * np.arange(abs(goal[0] - start[0]) + 1)
+    cols = start[1] + sc * np.arange(abs(goal[1] - start[1]) + 1)
+    gain = weight[np.ix_(rows, cols)].astype(np.int64) * (1 if most else -1)
+    best = gain.copy()
+    best[0, 1:] += np.cumsum(gain[0, :-1])
+    best[1:, 0] += np.cumsum(gain[:-1, 0])
+    for i in range(1, len(rows)):
+        for j in range(1, len(cols)):
+            best[i, j] += max(best[i - 1, j], best[i, j - 1])
+    i, j = len(rows) - 1, len(cols) - 1
+    route = [(int(rows[i]), int(cols[j]))]
+    while i or j:  # walk back along the better predecessor
+        if j == 0 or (i > 0 and best[i - 1, j] >= best[i, j - 1]):
+            i -= 1
+        else:
+            j -= 1
+        route.append((int(rows[i]), int(cols[j])))
+    return route[::-1]
+
+
+def walk(base: np.ndarray, route: list[Cell], code: int) -> list[np.ndarray]:
+    """One state per route cell: `base` with the one-cell object `code` drawn on that cell."""
+    states = []
+    for cell in route:
+        s = base.copy()
+        s[cell] = code
+        states.append(s)
+    return states

@@ -6,7 +6,8 @@ import numpy as np
 
 from vlmteach.tasks import rules
 from vlmteach.tasks.base import Episode, Instance, TaskFamily
-from vlmteach.tasks.gridpath import distances, random_maze, shortest_path
+from vlmteach.tasks.gridpath import distances, random_maze, shortest_path, walk
+from vlmteach.tasks.navigation import agent_rules, reach_goal
 from vlmteach.tasks.palette import BACKGROUND, GREEN, OBJECT_COLOURS, WALL, colour_name, ring, tile
 
 GRID = 8
@@ -48,46 +49,21 @@ class Maze(TaskFamily):
 
         base = np.where(open_mask, BACKGROUND, WALL)
         base[target] = goal_tile
-        states = []
-        for cell in shortest_path(open_mask, start, target, rng):
-            s = base.copy()
-            s[cell] = agent
-            states.append(s)
+        states = walk(base, shortest_path(open_mask, start, target, rng), agent)
         prompt = PROMPTS[int(rng.integers(len(PROMPTS)))].format(
             agent=colour_name(agent_colour), target=colour_name(GREEN))
         meta = {"agent": agent, "target_tile": goal_tile, "start": list(start), "target": list(target),
                 "mover": agent}
         return Episode(states, prompt, meta)
 
-    def _open(self, instance: Instance) -> np.ndarray:
-        return instance.states[0] != WALL
-
     def goal(self, final: np.ndarray, instance: Instance) -> float:
-        agent, target, start = instance.meta["agent"], tuple(instance.meta["target"]), tuple(instance.meta["start"])
-        where = np.argwhere(final == agent)
-        if len(where) != 1:
-            return 0.0
-        pos = tuple(int(v) for v in where[0])
-        if pos == target:
-            return 1.0
-        dist = distances(self._open(instance), target)
-        if dist[pos] < 0:
-            return 0.0
-        # partial credit for progress along the maze, capped well below success
-        return 0.5 * max(0.0, 1.0 - dist[pos] / dist[start])
+        m = instance.meta
+        return reach_goal(final, m["agent"], tuple(m["start"]), tuple(m["target"]), instance.states[0] != WALL)
 
     def process(self, states: np.ndarray, instance: Instance) -> dict[str, float]:
-        agent, target = instance.meta["agent"], tuple(instance.meta["target"])
         s0 = instance.states[0]
-        walls = s0 == WALL
-        path = rules.track(states, agent)
-        target_ok = rules.frame_rule([f[target] in (agent, instance.meta["target_tile"]) for f in states])
-        return {
-            "walls_intact": rules.region_static(states, walls, s0),
-            "agent_intact": rules.count_ok(states, agent, 1),
-            "one_cell_per_frame": rules.moves_ok(path, rules.step_limit(len(states))),
-            "target_stays": float(target_ok),
-        }
+        _, agent = agent_rules(states, instance.meta)
+        return {"walls_intact": rules.region_static(states, s0 == WALL, s0), **agent}
 
     def special_corruptions(self, instance: Instance) -> dict[str, np.ndarray]:
         """wall_cross: halfway, the ball steps into a wall cell next to its path for one frame."""

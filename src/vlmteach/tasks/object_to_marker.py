@@ -6,13 +6,13 @@ import numpy as np
 
 from vlmteach.tasks import rules
 from vlmteach.tasks.base import Episode, Instance, TaskFamily
-from vlmteach.tasks.gridpath import manhattan, shortest_path
-from vlmteach.tasks.palette import BACKGROUND, OBJECT_COLOURS, colour_name, ring, tile
+from vlmteach.tasks.gridpath import shortest_path
+from vlmteach.tasks.palette import BACKGROUND, OBJECT_COLOURS, colour_name, join_names, ring, tile
 
 GRID = 8
-MAX_MOVES = 15  # one move per transition, and at most 16 frames
+MAX_MOVES = 14  # one move per frame; 14 keeps the last move in a video sampled every other frame
 # difficulty -> (number of objects, Manhattan distance range from an object to its marker)
-LEVELS = {1: (2, (2, 4)), 2: (3, (2, 4)), 3: (3, (4, 6))}
+LEVELS = {1: (2, (2, 4)), 2: (3, (2, 4)), 3: (3, (3, 5))}
 PROMPTS = (
     "Move each coloured object onto the star of its colour.",
     "Slide the {names} squares onto the hollow stars of the same colour. Move one square at a time, "
@@ -21,11 +21,6 @@ PROMPTS = (
     "another, never stepping onto a star of another colour.",
     "Put every coloured square on its matching star ({names}); only one square moves per step.",
 )
-
-
-def join_names(names: list[str]) -> str:
-    """'red', 'red and blue', 'red, blue and green': colour names as a natural list."""
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 class ObjectToMarker(TaskFamily):
@@ -82,8 +77,8 @@ class ObjectToMarker(TaskFamily):
 
         names = join_names([colour_name(c) for c in colours])
         prompt = PROMPTS[int(rng.integers(len(PROMPTS)))].format(names=names)
-        meta = {"colours": colours, "starts": [list(p) for p in starts], "markers": [list(p) for p in markers],
-                "order": order, "mover": tile(colours[order[0]])}
+        meta = {"colours": colours, "starts": [list(p) for p in starts],
+                "markers": [list(p) for p in markers], "order": order, "mover": tile(colours[order[0]])}
         return Episode(states, prompt, meta)
 
     def goal(self, final: np.ndarray, instance: Instance) -> float:
@@ -96,7 +91,8 @@ class ObjectToMarker(TaskFamily):
         colours, markers = instance.meta["colours"], [tuple(m) for m in instance.meta["markers"]]
         limit = rules.step_limit(len(states))
         # a marker cell shows its own star or its own object: never another object, never nothing
-        on_markers = [np.isin(states[:, r, c], (ring(col), tile(col))) for col, (r, c) in zip(colours, markers)]
+        on_markers = [np.isin(states[:, r, c], (ring(col), tile(col)))
+                      for col, (r, c) in zip(colours, markers)]
         return {
             "objects_intact": float(np.mean([rules.count_ok(states, tile(c), 1) for c in colours])),
             "markers_stay": rules.frame_rule(np.all(on_markers, axis=0)),

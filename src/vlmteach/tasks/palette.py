@@ -44,6 +44,11 @@ def colour_name(index: int) -> str:
     return NAMES[index]
 
 
+def join_names(names: list[str]) -> str:
+    """'red', 'red and blue', 'red, blue and green': colour names as a natural list."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def tile(outer: int, inner: int | None = None) -> int:
     """Tile code for an outer colour and an inner colour (filled when `inner` is None)."""
     return outer * PALETTE_SIZE + (outer if inner is None else inner)

@@ -11,6 +11,7 @@ from vlmteach.tasks.palette import BACKGROUND, OBJECT_COLOURS, colour_name, oute
 GRID = 8
 HALF = GRID // 2
 EXTRA = (2, 8)  # right-half cells already drawn correctly, so the missing count alone sets the difficulty
+LEVELS = {1: (3, 5), 2: (6, 10), 3: (11, 15)}  # difficulty -> range of missing cells, one frame each
 PROMPTS = (
     "Complete the picture so it is mirror-symmetric about the vertical centre line.",
     "The left half shows a pattern of {colours} squares. Fill in the right half as its mirror image, one square at a time.",
@@ -33,11 +34,13 @@ class SymmetryCompletion(TaskFamily):
     faculty = "abstraction"
     split = "in"
     summary = "complete the right half of a picture as the mirror image of the left half"
-    difficulty_range = (3, 15)  # the number of missing cells, one frame each
-    default_difficulty = 8
+    difficulty_range = (1, 3)
+    default_difficulty = 2
 
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
-        shown = difficulty + int(rng.integers(EXTRA[0], EXTRA[1] + 1))
+        lo, hi = LEVELS[difficulty]
+        n_missing = int(rng.integers(lo, hi + 1))
+        shown = n_missing + int(rng.integers(EXTRA[0], EXTRA[1] + 1))
         colours = rng.choice(OBJECT_COLOURS, size=int(rng.integers(2, 4)), replace=False)
         left = np.full((GRID, HALF), BACKGROUND)
         cells = rng.choice(GRID * HALF, size=shown, replace=False)
@@ -49,7 +52,7 @@ class SymmetryCompletion(TaskFamily):
         s[:, :HALF] = left
         target = mirrored(s)
         todo = np.argwhere(target[:, HALF:] != BACKGROUND) + [0, HALF]
-        missing = todo[np.sort(rng.choice(len(todo), size=difficulty, replace=False))]  # reading order
+        missing = todo[np.sort(rng.choice(len(todo), size=n_missing, replace=False))]  # reading order
         s[:, HALF:] = target[:, HALF:]
         s[missing[:, 0], missing[:, 1]] = BACKGROUND
         states = [s.copy()]
