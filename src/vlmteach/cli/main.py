@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from vlmteach import __version__
-from vlmteach.cli import score_cmd, tasks_cmd
+from vlmteach.cli import doctor_cmd, score_cmd, tasks_cmd, train_cmd
 from vlmteach.errors import VlmteachError
 
 EXIT_OK, EXIT_USAGE = 0, 2
-COMMANDS = (tasks_cmd, score_cmd)
+COMMANDS = (tasks_cmd, score_cmd, train_cmd, doctor_cmd)
 
 
 class _Parser(argparse.ArgumentParser):

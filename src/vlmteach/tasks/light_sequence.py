@@ -13,9 +13,9 @@ OFF, ON = tile(DARK_GREY), tile(YELLOW)
 LEVELS = {1: (4, 5), 2: (6, 7), 3: (8, 8)}  # difficulty -> range of the number of lights
 NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight")
 PROMPTS = (
-    "Turn on the {side}most {k} lights and turn off every other light, one light at a time.",
-    "Switch the lights so that only the {k} lights on the {side} end are lit (yellow); the rest must be dark.",
-    "Make exactly the {side}most {k} lamps glow yellow. Change one lamp per step, going from left to right.",
+    "Turn on the {side}most {k} {lights} and turn off every other light, one light at a time.",
+    "Switch the lights so that only the {k} {lights} on the {side} end {are} lit (yellow); the rest must be dark.",
+    "Make exactly the {side}most {k} {lamps} glow yellow. Change one lamp per step, going from left to right.",
 )
 
 
@@ -48,7 +48,9 @@ class LightSequence(TaskFamily):
             if lights[i] != want[i]:
                 s[row, col0 + i] = ON if want[i] else OFF
                 states.append(s.copy())
-        prompt = PROMPTS[int(rng.integers(len(PROMPTS)))].format(side=side, k=NUMBERS[k])
+        prompt = PROMPTS[int(rng.integers(len(PROMPTS)))].format(
+            side=side, k=NUMBERS[k], lights="light" if k == 1 else "lights",
+            lamps="lamp" if k == 1 else "lamps", are="is" if k == 1 else "are")
         meta = {"row": row, "cols": [col0, col0 + n], "want": want.astype(int).tolist(), "mover": ON}
         return Episode(states, prompt, meta)
 

@@ -1,0 +1,76 @@
+"""The Reasoner interface: a few-step video generator with a differentiable one-step prediction,
+a full and a light decoder, and a per-instance LoRA (see DESIGN.md, "Core types")."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from vlmteach.video import Video
+
+
+@dataclass
+class ReasonerCost:
+    """Counters a method reads to report cost: network evaluations and backward passes."""
+
+    forwards: int = 0
+    backwards: int = 0
+
+
+class Reasoner(ABC):
+    """A video generation model behind one interface, used by every method."""
+
+    name: str = "reasoner"
+    default_steps: int = 4
+
+    def __init__(self) -> None:
+        self.cost = ReasonerCost()
+
+    @abstractmethod
+    def condition(self, image: torch.Tensor, prompt: str) -> Any:
+        """Conditioning for a first frame (3, H, W) in [0, 1] and an instruction."""
+
+    @abstractmethod
+    def noise(self, seed: int) -> torch.Tensor:
+        """The initial noise z1 for a seed (the same seed gives the same noise)."""
+
+    @abstractmethod
+    def one_step(self, z1: torch.Tensor, cond: Any) -> torch.Tensor:
+        """Differentiable clean prediction z0_hat = z1 - u(z1, t=1, c) (one network evaluation)."""
+
+    @abstractmethod
+    def sample(self, z1: torch.Tensor, cond: Any, steps: int | None = None, grad: bool = False) -> torch.Tensor:
+        """Few-step sampling from z1 to a clean latent; with grad=True the whole chain is differentiable."""
+
+    @abstractmethod
+    def decode(self, z: torch.Tensor) -> Video:
+        """Full decoder: latent -> video, for the final output."""
+
+    @abstractmethod
+    def decode_light(self, z: torch.Tensor) -> torch.Tensor:
+        """Cheap differentiable surrogate decoder: latent -> frames (T, 3, H, W) in [0, 1]."""
+
+    @abstractmethod
+    def add_lora(self, rank: int = 16, alpha: float | None = None, targets: list[str] | None = None) -> None:
+        """Freeze the model and add a fresh LoRA adapter."""
+
+    @abstractmethod
+    def lora_parameters(self) -> list[torch.nn.Parameter]:
+        """The adapter's trainable parameters."""
+
+    @abstractmethod
+    def reset_lora(self) -> None:
+        """Re-initialise the adapter so the model is exactly the base model again."""
+
+    @abstractmethod
+    def drop_lora(self) -> None:
+        """Remove the adapter."""
+
+    def generate(self, image: torch.Tensor, prompt: str, seed: int, steps: int | None = None) -> Video:
+        """Convenience: one full few-step sample for a first frame and a prompt."""
+        cond = self.condition(image, prompt)
+        with torch.no_grad():
+            return self.decode(self.sample(self.noise(seed), cond, steps))

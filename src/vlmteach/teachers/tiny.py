@@ -1,0 +1,120 @@
+"""The built-in tiny teacher: a small video question-answering transformer that returns the
+log-likelihood of "Yes" for a yes/no question about a video, differentiable w.r.t. the frames.
+
+Read top to bottom: frames are resized to the native 32x32, cut into cell patches and encoded once
+by a video transformer; each question (word ids) is encoded by a text transformer and then reads the
+video through cross-attention; a head on its first token gives the logit of "Yes".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from vlmteach.errors import VlmteachError
+from vlmteach.nn import Block, TextEncoder, WordTokenizer
+from vlmteach.nn.persist import load_config, load_weights, save_model
+from vlmteach.teachers.base import QuerySet, Teacher
+from vlmteach.teachers.rulebook import propose
+
+
+@dataclass
+class TinyTeacherConfig:
+    vocab: list[str] = field(default_factory=list)
+    size: int = 32  # frames are resized to size x size
+    patch: int = 8  # pixels per token side (2 x 2 cells)
+    max_frames: int = 24
+    dim: int = 96
+    heads: int = 4
+    video_depth: int = 2
+    text_depth: int = 2
+    fusion_depth: int = 2
+    max_text: int = 48
+
+
+def _frame_positions(k: int, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding (k, dim) of each frame's relative time in [0, 1], so any frame count works."""
+    pos = torch.linspace(0, 1, k)[:, None] * torch.arange(1, dim // 2 + 1)[None] * torch.pi
+    return torch.cat([pos.sin(), pos.cos()], dim=-1)
+
+
+class TinyTeacherNet(nn.Module):
+    def __init__(self, cfg: TinyTeacherConfig):
+        super().__init__()
+        self.cfg = cfg
+        n = (cfg.size // cfg.patch) ** 2
+        self.stem = nn.Sequential(nn.Conv2d(3, 64, 4, stride=4), nn.GELU(),
+                                  nn.Conv2d(64, cfg.dim, cfg.patch // 4, stride=cfg.patch // 4))
+        self.space = nn.Parameter(torch.zeros(1, n, cfg.dim))
+        self.video = nn.ModuleList(Block(cfg.dim, cfg.heads) for _ in range(cfg.video_depth))
+        self.question = TextEncoder(len(cfg.vocab), cfg.max_text, cfg.dim, cfg.text_depth, cfg.heads)
+        self.fusion = nn.ModuleList(Block(cfg.dim, cfg.heads, cross=True) for _ in range(cfg.fusion_depth))
+        self.norm = nn.LayerNorm(cfg.dim)
+        self.head = nn.Linear(cfg.dim, 1)
+        nn.init.normal_(self.space, std=0.02)
+
+    def encode_video(self, frames: torch.Tensor) -> torch.Tensor:
+        """(K, 3, H, W) or (B, K, 3, H, W) in [0, 1] -> video tokens (B, K * n, D)."""
+        if frames.ndim == 4:
+            frames = frames[None]
+        b, k = frames.shape[:2]
+        x = frames.flatten(0, 1)
+        if x.shape[-2:] != (self.cfg.size, self.cfg.size):
+            x = F.interpolate(x, size=(self.cfg.size, self.cfg.size), mode="area")
+        x = self.stem(x * 2 - 1).flatten(2).transpose(1, 2)  # (B*K, n, D)
+        x = x.view(b, k, -1, self.cfg.dim) + self.space[:, None] + _frame_positions(k, self.cfg.dim)[:, None].to(x)
+        x = x.reshape(b, -1, self.cfg.dim)
+        for block in self.video:
+            x = block(x)
+        return x
+
+    def logits(self, video: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """Video tokens (1, N, D) (or (B, N, D)) and question ids (B, L) -> "Yes" logits (B,)."""
+        q, mask = self.question(ids)
+        video = video.expand(ids.shape[0], -1, -1)
+        for block in self.fusion:
+            q = block(q, video, mask=mask)
+        return self.head(self.norm(q[:, 0]))[:, 0]
+
+
+class TinyTeacher(Teacher):
+    """The built-in teacher behind the Teacher interface. Queries come from a rule book keyed on
+    the prompt text (teachers/rulebook.py); real VLM backends generate them instead."""
+
+    name = "tiny"
+
+    def __init__(self, cfg: TinyTeacherConfig, net: TinyTeacherNet | None = None):
+        super().__init__()
+        self.cfg = cfg
+        self.tokenizer = WordTokenizer(cfg.vocab, cfg.max_text)
+        self.net = net if net is not None else TinyTeacherNet(cfg)
+        self.net.eval()
+
+    def propose_queries(self, first_frame: torch.Tensor, prompt: str) -> QuerySet:
+        return propose(prompt)
+
+    def yes_logits(self, frames: torch.Tensor, queries: list[str]) -> torch.Tensor:
+        """Logits of "Yes" (n,) for frames (K, 3, H, W); the video is encoded once."""
+        if frames.ndim != 4 or frames.shape[1] != 3:
+            raise VlmteachError(f"frames must be (K, 3, H, W), got {tuple(frames.shape)}")
+        if frames.shape[0] > self.cfg.max_frames:
+            raise VlmteachError(f"at most {self.cfg.max_frames} frames, got {frames.shape[0]}; sample fewer")
+        self.cost.forwards += 1
+        return self.net.logits(self.net.encode_video(frames), self.tokenizer.encode(queries))
+
+    def yes_nll(self, frames: torch.Tensor, queries: list[str]) -> torch.Tensor:
+        return F.softplus(-self.yes_logits(frames, queries))  # -log sigmoid(logit)
+
+    def save(self, folder: str | Path, name: str = "tiny_teacher") -> Path:
+        return save_model(folder, name, self.cfg, self.net)
+
+    @classmethod
+    def load(cls, folder: str | Path, name: str = "tiny_teacher") -> "TinyTeacher":
+        fields, weights = load_config(folder, name, "train one with `vlmteach train teacher`")
+        model = cls(TinyTeacherConfig(**fields))
+        load_weights(model.net, weights)
+        return model

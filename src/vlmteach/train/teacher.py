@@ -1,0 +1,196 @@
+"""`vlmteach train teacher`: train the tiny teacher on labelled (video, query, yes/no) pairs.
+
+Videos: ground truths, every corruption of the catalog, the tiny reasoner's own 4-step samples and
+its light-decoded one-step predictions (what test-time optimization shows the teacher), half of them
+with pixel noise. Queries: the rule book's task-specific queries and the generic ones. Labels: the
+rule-based scorer's part named by each query's check (satisfied = part >= 0.999). Noise augmentation
+and the reasoner's imperfect frames keep the teacher's gradients smooth: it cannot be fooled by
+imperceptible pixel changes because it never saw clean-only inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from vlmteach.nn import WordTokenizer
+from vlmteach.nn.checkpoint import load_checkpoint, save_checkpoint
+from vlmteach.reasoners.tiny import TinyReasoner
+from vlmteach.tasks import Instance, TaskFamily, all_families, get_family
+from vlmteach.tasks.corruptions import corrupt
+from vlmteach.teachers.base import QuerySet
+from vlmteach.teachers.rulebook import all_query_texts, generic_queries, propose
+from vlmteach.teachers.tiny import TinyTeacher, TinyTeacherConfig
+from vlmteach.train.data import draw_instances
+from vlmteach.train.schedule import resume_at, warmup_cosine
+from vlmteach.train.seeds import TEACHER_SEEDS
+from vlmteach.video import Video
+
+SOURCES = ("ground_truth", "corruption", "sample", "one_step")
+SOURCE_P = (0.15, 0.35, 0.3, 0.2)
+SATISFIED = 0.999
+
+
+@dataclass
+class TeacherTrainConfig:
+    out: str
+    reasoner: str  # folder holding tiny_reasoner.{json,safetensors}
+    seed: int = 0
+    steps: int = 1500
+    batch: int = 16  # videos per step; each brings all its queries
+    lr: float = 3e-4
+    device: str = "cpu"
+    checkpoint_every: int = 250
+    noise_p: float = 0.5
+    noise_max: float = 0.12
+    pool: int = 1536  # reasoner samples and one-step predictions made once, each
+    dim: int = 96
+
+
+def label(check: str, parts: dict[str, float]) -> float:
+    """1.0 when the scorer part named by `check` is satisfied. "process" means every process rule."""
+    if check == "process":
+        rules = [v for k, v in parts.items() if k not in ("goal", "first_frame")]
+        return float(all(v >= SATISFIED for v in rules))
+    return float(parts[check] >= SATISFIED)
+
+
+def queries_for(inst: Instance, rng: np.random.Generator) -> QuerySet:
+    """The rule book's queries for the instance, or (one time in four) the generic ones."""
+    return generic_queries() if rng.random() < 0.25 else propose(inst.prompt)
+
+
+@torch.no_grad()
+def reasoner_videos(reasoner: TinyReasoner, insts: list[Instance], rng: np.random.Generator,
+                    one_step: bool) -> list[torch.Tensor]:
+    """The reasoner's 4-step samples (full decoder) or one-step predictions (light decoder), batched."""
+    if not insts:
+        return []
+    cond = reasoner.condition(torch.stack([i.first_frame for i in insts]), [i.prompt for i in insts])
+    z1 = reasoner.noise_batch([int(s) for s in rng.integers(2**31, size=len(insts))])
+    if one_step:
+        return list(reasoner.decode_light(reasoner.one_step(z1, cond)).clamp(0, 1))
+    return list(reasoner.decode_frames(reasoner.sample(z1, cond)))
+
+
+Pool = dict[str, list[tuple[Instance, torch.Tensor]]]
+
+
+def build_pool(reasoner: TinyReasoner, per_source: int, seed: int, families: list[TaskFamily],
+               batch: int = 32, seeds: tuple[int, int] = TEACHER_SEEDS) -> Pool:
+    """The reasoner's outputs on `per_source` instances for each of "sample" and "one_step", made
+    once (reasoner forwards dominate the cost) and stored as uint8; deterministic in `seed`."""
+    rng = np.random.default_rng([seed, 7])
+    pool: Pool = {"sample": [], "one_step": []}
+    for src in pool:
+        for start in tqdm(range(0, per_source, batch), desc=f"reasoner {src}s", unit="batch"):
+            insts = draw_instances(rng, families, min(batch, per_source - start), seeds)
+            videos = reasoner_videos(reasoner, insts, rng, src == "one_step")
+            pool[src] += [(i, v.mul(255).round().to(torch.uint8)) for i, v in zip(insts, videos)]
+    return pool
+
+
+@dataclass
+class Pairs:
+    """Labelled pairs: videos (B, T, 3, H, W) with their instances and sources, and per pair the
+    query text, its label and the index of its video."""
+
+    videos: torch.Tensor
+    instances: list[Instance]
+    sources: list[str]
+    texts: list[str]
+    labels: torch.Tensor
+    owner: list[int]
+
+
+def make_pairs(rng: np.random.Generator, insts: list[Instance], pool: Pool,
+               noise_p: float, noise_max: float) -> Pairs:
+    """Labelled pairs for a batch of instances; reasoner-made videos come from the pool, each with
+    its own instance."""
+    insts = list(insts)
+    sources = [SOURCES[i] for i in rng.choice(len(SOURCES), size=len(insts), p=SOURCE_P)]
+    videos: list[torch.Tensor] = [torch.empty(0)] * len(insts)
+    for i, src in enumerate(sources):
+        if src in pool:
+            insts[i], frames = pool[src][int(rng.integers(len(pool[src])))]
+            videos[i] = frames.float() / 255
+    for i, (inst, src) in enumerate(zip(insts, sources)):
+        if src == "ground_truth":
+            videos[i] = inst.ground_truth.frames
+        elif src == "corruption":
+            fam = get_family(inst.family)
+            videos[i] = corrupt(fam, inst, fam.corruptions[int(rng.integers(len(fam.corruptions)))]).frames
+        if rng.random() < noise_p:
+            g = torch.Generator().manual_seed(int(rng.integers(2**31)))
+            videos[i] = (videos[i] + rng.random() * noise_max * torch.randn(videos[i].shape, generator=g)).clamp(0, 1)
+    texts, labels, owner = [], [], []
+    for i, inst in enumerate(insts):
+        parts = get_family(inst.family).score(Video(videos[i]), inst).parts
+        qs = queries_for(inst, rng)
+        for text, check in zip(qs.texts, qs.checks):
+            texts.append(text)
+            labels.append(label(check, parts))
+            owner.append(i)
+    return Pairs(torch.stack(videos), insts, sources, texts, torch.tensor(labels), owner)
+
+
+def build_vocab() -> list[str]:
+    return WordTokenizer.build(all_query_texts(), 48).vocab
+
+
+def train_teacher(cfg: TeacherTrainConfig) -> Path:
+    """Train (or resume) and write tiny_teacher.{json,safetensors} into cfg.out."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = torch.device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    reasoner = TinyReasoner.load(cfg.reasoner)
+    families = all_families()
+    pool = build_pool(reasoner, cfg.pool, cfg.seed, families)
+    teacher = TinyTeacher(TinyTeacherConfig(vocab=build_vocab(), dim=cfg.dim))
+    net = teacher.net.to(device).train()
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=0.01)
+    sched = warmup_cosine(opt, cfg.steps)
+    ckpt = out / "teacher.ckpt"
+    step = 0
+    if ckpt.exists():
+        meta = load_checkpoint(ckpt, net, opt)
+        step, rng.bit_generator.state = meta["step"], meta["rng"]
+        resume_at(sched, step)
+    started = time.time()
+    bar = tqdm(total=cfg.steps, initial=step, desc="teacher", unit="step")
+    while step < cfg.steps:
+        insts = draw_instances(rng, families, cfg.batch, TEACHER_SEEDS)
+        pairs = make_pairs(rng, insts, pool, cfg.noise_p, cfg.noise_max)
+        tokens = net.encode_video(pairs.videos.to(device))  # (B, N, D)
+        logits = net.logits(tokens[pairs.owner], teacher.tokenizer.encode(pairs.texts).to(device))
+        labels = pairs.labels
+        loss = F.binary_cross_entropy_with_logits(logits, labels.to(device))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        step += 1
+        acc = ((logits > 0).float().cpu() == labels).float().mean().item()
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{acc:.2f}")
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            save_checkpoint(ckpt, net, opt, {"step": step, "rng": rng.bit_generator.state})
+    bar.close()
+    net.to("cpu").eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    path = teacher.save(out)
+    (out / "tiny_teacher.train.json").write_text(json.dumps(
+        {**asdict(cfg), "train_seeds": list(TEACHER_SEEDS), "families": [f.name for f in families],
+         "wall_s_this_run": round(time.time() - started, 1)}, indent=2))
+    return path

@@ -1,0 +1,42 @@
+import pytest
+
+from vlmteach.errors import VlmteachError
+from vlmteach.tasks import all_families
+from vlmteach.teachers import QuerySet
+from vlmteach.teachers.rulebook import match, propose
+
+
+@pytest.mark.parametrize("family", all_families(), ids=lambda f: f.name)
+def test_every_family_prompt_gets_its_own_queries_with_real_checks(family):
+    for seed in range(40):
+        for d in range(family.difficulty_range[0], family.difficulty_range[1] + 1):
+            inst = family.generate(seed, d)
+            assert match(inst.prompt).name == family.name, inst.prompt
+            q = propose(inst.prompt)
+            assert q.source == "rulebook" and 1 <= len(q.process) <= 3
+            parts = family.score(inst.ground_truth, inst).parts
+            assert set(q.checks) <= set(parts)
+            assert "coloured" not in q.goal, (q.goal, inst.prompt)  # it read the colours it needs
+
+
+def test_queries_name_the_colours_of_the_prompt():
+    q = propose("Move the purple ball through the maze to the green square without passing through the grey walls.")
+    assert q.goal == "By the end of the video, is the purple ball on the green square?"
+    assert "purple ball" in q.process[0]
+    mix = propose("Slide the yellow block and the blue block together so that they mix into one block.")
+    assert "one green block" in mix.goal
+
+
+def test_unknown_prompts_fall_back_to_generic_queries():
+    q = propose("Paint a sunset over the ocean.")
+    assert q.source == "generic" and q.checks == ("goal", "process")
+    assert q.weights.tolist() == [0.5, 0.5]
+
+
+def test_queryset_validates():
+    with pytest.raises(VlmteachError, match="1 to 3"):
+        QuerySet(goal="Done?", process=())
+    with pytest.raises(VlmteachError, match="lam"):
+        QuerySet(goal="Done?", process=("Ok?",), lam=2.0)
+    q = QuerySet(goal="Done?", process=("A?", "B?"), lam=0.5)
+    assert q.weights.tolist() == [0.5, 0.25, 0.25]

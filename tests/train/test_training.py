@@ -1,0 +1,33 @@
+"""The training scripts run end to end on a miniature recipe and resume where they stopped."""
+
+import json
+
+from vlmteach.reasoners.tiny import TinyReasoner
+from vlmteach.teachers.tiny import TinyTeacher
+from vlmteach.train.reasoner import ReasonerTrainConfig, train_reasoner
+from vlmteach.train.seeds import EVAL_SEED_MIN, REASONER_SEEDS, TEACHER_SEEDS
+from vlmteach.train.teacher import TeacherTrainConfig, train_teacher
+
+
+def test_seed_ranges_never_touch_evaluation_seeds():
+    assert REASONER_SEEDS[1] <= TEACHER_SEEDS[0] and TEACHER_SEEDS[1] <= EVAL_SEED_MIN
+
+
+def test_reasoner_then_teacher_train_and_resume(tmp_path):
+    small = dict(ae_steps=3, ae_batch=1, batch=2, dim=32, depth=1, checkpoint_every=1)
+    cfg = ReasonerTrainConfig(out=str(tmp_path), steps=2, **small)
+    train_reasoner(cfg)
+    first = (tmp_path / "tiny_reasoner.safetensors").read_bytes()
+    # "interrupted" at step 2 of 3: a second run continues from the checkpoint instead of restarting
+    train_reasoner(ReasonerTrainConfig(out=str(tmp_path), steps=3, **small))
+    meta = json.loads((tmp_path / "tiny_reasoner.train.json").read_text())
+    assert meta["train_seeds"] == list(REASONER_SEEDS) and meta["steps"] == 3
+    assert (tmp_path / "tiny_reasoner.safetensors").read_bytes() != first
+    model = TinyReasoner.load(tmp_path)
+    assert model.cfg.dim == 32 and model.cfg.latent_std > 0
+
+    train_teacher(TeacherTrainConfig(out=str(tmp_path), reasoner=str(tmp_path), steps=2, batch=2, pool=2,
+                                     checkpoint_every=1, dim=32))
+    teacher = TinyTeacher.load(tmp_path)
+    assert teacher.cfg.dim == 32
+    assert json.loads((tmp_path / "tiny_teacher.train.json").read_text())["train_seeds"] == list(TEACHER_SEEDS)
