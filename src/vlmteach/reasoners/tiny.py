@@ -192,9 +192,8 @@ class TinyReasoner(Reasoner):
     # ---- conditioning and sampling ------------------------------------------------------------
     def condition(self, image: torch.Tensor, prompt: str | list[str]) -> TinyCondition:
         """For one first frame (3, H, W) and prompt, or a batch: (B, 3, H, W) and B prompts."""
-        batch = image.ndim == 4
-        prompts = list(prompt) if batch else [prompt]
-        images = image if batch else image[None]
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        images = image if image.ndim == 4 else image[None]
         if images.ndim != 4 or images.shape[1] != 3 or len(prompts) != images.shape[0]:
             raise VlmteachError(f"first frame must be (3, H, W) with one prompt, or (B, 3, H, W) with B "
                                 f"prompts; got {tuple(image.shape)} and {len(prompts)} prompt(s)")

@@ -10,9 +10,8 @@ the built-in tasks are nearly deterministic, so the one-step prediction is sharp
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from vlmteach.tasks.corruptions import CORRUPTIONS, corrupt
 from vlmteach.tasks.grid import render
 from vlmteach.tasks.palette import BACKGROUND, NAMES, PALETTE_SIZE
 from vlmteach.train.data import draw_instances, ground_truth_frames
+from vlmteach.train.record import finish
 from vlmteach.train.schedule import resume_at, warmup_cosine
 from vlmteach.train.seeds import REASONER_SEEDS
 
@@ -174,11 +174,4 @@ def train_reasoner(cfg: ReasonerTrainConfig) -> Path:
                                                   "latent_mean": model_cfg.latent_mean,
                                                   "latent_std": model_cfg.latent_std})
     bar.close()
-    net.to("cpu").eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    path = model.save(out)
-    (out / "tiny_reasoner.train.json").write_text(json.dumps(
-        {**asdict(cfg), "train_seeds": list(REASONER_SEEDS), "families": [f.name for f in fams],
-         "wall_s_this_run": round(time.time() - started, 1)}, indent=2))
-    return path
+    return finish(model, out, "tiny_reasoner", cfg, REASONER_SEEDS, [f.name for f in fams], started)

@@ -1,8 +1,8 @@
 """`vlmteach train teacher`: train the tiny teacher on labelled (video, query, yes/no) pairs.
 
-Videos: ground truths, every corruption of the catalog, the tiny reasoner's own 4-step samples and
-its light-decoded one-step predictions (what test-time optimization shows the teacher), half of them
-with pixel noise. Queries: the rule book's task-specific queries and the generic ones. Labels: the
+Videos: ground truths, every corruption of the catalog, static videos (the first frame held), the
+tiny reasoner's own 4-step samples and its light-decoded one-step predictions (what test-time
+optimization shows the teacher), half of them with pixel noise. Queries: the rule book's task-specific queries and the generic ones. Labels: the
 rule-based scorer's part named by each query's check (satisfied = part >= 0.999). Noise augmentation
 and the reasoner's imperfect frames keep the teacher's gradients smooth: it cannot be fooled by
 imperceptible pixel changes because it never saw clean-only inputs.
@@ -10,9 +10,8 @@ imperceptible pixel changes because it never saw clean-only inputs.
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,12 +28,15 @@ from vlmteach.teachers.base import QuerySet
 from vlmteach.teachers.rulebook import all_query_texts, generic_queries, propose
 from vlmteach.teachers.tiny import TinyTeacher, TinyTeacherConfig
 from vlmteach.train.data import draw_instances
+from vlmteach.train.record import finish
 from vlmteach.train.schedule import resume_at, warmup_cosine
 from vlmteach.train.seeds import TEACHER_SEEDS
 from vlmteach.video import Video
 
-SOURCES = ("ground_truth", "corruption", "sample", "one_step")
-SOURCE_P = (0.15, 0.35, 0.3, 0.2)
+SOURCES = ("ground_truth", "corruption", "static", "sample", "one_step")
+# Ground truths are the only reliable "Yes" for goal queries, and a video in which nothing happens is
+# the commonest way to fail them, so both get a fixed share.
+SOURCE_P = (0.25, 0.3, 0.1, 0.2, 0.15)
 SATISFIED = 0.999
 
 
@@ -43,7 +45,7 @@ class TeacherTrainConfig:
     out: str
     reasoner: str  # folder holding tiny_reasoner.{json,safetensors}
     seed: int = 0
-    steps: int = 1500
+    steps: int = 3000
     batch: int = 16  # videos per step; each brings all its queries
     lr: float = 3e-4
     device: str = "cpu"
@@ -124,6 +126,8 @@ def make_pairs(rng: np.random.Generator, insts: list[Instance], pool: Pool,
     for i, (inst, src) in enumerate(zip(insts, sources)):
         if src == "ground_truth":
             videos[i] = inst.ground_truth.frames
+        elif src == "static":
+            videos[i] = inst.ground_truth.frames[:1].repeat(inst.states.shape[0], 1, 1, 1)
         elif src == "corruption":
             fam = get_family(inst.family)
             videos[i] = corrupt(fam, inst, fam.corruptions[int(rng.integers(len(fam.corruptions)))]).frames
@@ -186,11 +190,4 @@ def train_teacher(cfg: TeacherTrainConfig) -> Path:
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             save_checkpoint(ckpt, net, opt, {"step": step, "rng": rng.bit_generator.state})
     bar.close()
-    net.to("cpu").eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    path = teacher.save(out)
-    (out / "tiny_teacher.train.json").write_text(json.dumps(
-        {**asdict(cfg), "train_seeds": list(TEACHER_SEEDS), "families": [f.name for f in families],
-         "wall_s_this_run": round(time.time() - started, 1)}, indent=2))
-    return path
+    return finish(teacher, out, "tiny_teacher", cfg, TEACHER_SEEDS, [f.name for f in families], started)

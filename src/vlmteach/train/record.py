@@ -1,0 +1,23 @@
+"""What a finished training run leaves behind: the frozen model's files and a JSON record of the
+recipe (config, seed range, families, wall time) next to them."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+
+def finish(model: Any, out: Path, name: str, cfg: Any, seeds: tuple[int, int], families: list[str],
+           started: float) -> Path:
+    """Freeze `model.net` on the CPU, save it as `<name>.{json,safetensors}` and write `<name>.train.json`."""
+    model.net.to("cpu").eval()
+    for p in model.net.parameters():
+        p.requires_grad_(False)
+    path = model.save(out)
+    (out / f"{name}.train.json").write_text(json.dumps(
+        {**asdict(cfg), "train_seeds": list(seeds), "families": families,
+         "wall_s_this_run": round(time.time() - started, 1)}, indent=2))
+    return path

@@ -1,0 +1,86 @@
+"""The shipped tiny reasoner: loading, determinism, gradient flow to the LoRA only, LoRA lifecycle."""
+
+import pytest
+import torch
+
+from vlmteach import reasoners
+from vlmteach.errors import VlmteachError
+from vlmteach.tasks import get_family
+
+
+@pytest.fixture(scope="module")
+def model():
+    return reasoners.load("tiny")
+
+
+@pytest.fixture(scope="module")
+def inst():
+    return get_family("maze").generate(1_000_000)
+
+
+def test_shipped_weights_load_within_size(model):
+    n = sum(p.numel() for p in model.net.parameters())
+    assert n <= 10_000_000
+    assert not any(p.requires_grad for p in model.net.parameters())
+    with pytest.raises(VlmteachError, match="unknown reasoner"):
+        reasoners.load("nope")
+
+
+def test_sampling_is_deterministic_per_seed_and_noise(model, inst):
+    cond = model.condition(inst.first_frame, inst.prompt)
+    assert torch.equal(model.noise(3), model.noise(3)) and not torch.equal(model.noise(3), model.noise(4))
+    with torch.no_grad():
+        a = model.sample(model.noise(3), cond)
+        b = model.sample(model.noise(3), cond)
+        c = model.sample(model.noise(4), cond)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    video = model.decode(a)
+    assert video.frames.shape == (16, 3, 32, 32) and 0 <= video.frames.min() and video.frames.max() <= 1
+
+
+def test_one_step_prediction_is_a_real_prediction_not_noise(model, inst):
+    """The one-step prediction, decoded, already looks like a task frame: it reproduces the first frame."""
+    cond = model.condition(inst.first_frame, inst.prompt)
+    with torch.no_grad():
+        frames = model.decode_light(model.one_step(model.noise(0), cond)).clamp(0, 1)
+    family = get_family("maze")
+    assert family.score(type(inst.ground_truth)(frames), inst).parts["first_frame"] > 0.8
+
+
+def test_gradients_from_decoded_frames_reach_only_the_lora(model, inst):
+    cond = model.condition(inst.first_frame, inst.prompt)
+    z1 = model.noise(0)
+    model.add_lora(rank=4)
+    try:
+        lora = model.lora_parameters()
+        assert lora and all(p.requires_grad for p in lora)
+        with torch.no_grad():
+            base = model.one_step(z1, cond)
+        opt = torch.optim.SGD(lora, lr=1.0)
+        for _ in range(2):  # lora_B starts at zero, so lora_A gets gradient from the second step
+            opt.zero_grad()
+            model.decode_light(model.one_step(z1, cond))[:, 0].mean().backward()
+            opt.step()
+        ids = {id(p) for p in lora}
+        assert all(p.grad is None for p in model.net.parameters() if id(p) not in ids)
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in lora)
+        with torch.no_grad():
+            assert not torch.allclose(model.one_step(z1, cond), base)
+            model.reset_lora()
+            assert torch.allclose(model.one_step(z1, cond), base, atol=1e-6)
+    finally:
+        model.drop_lora()
+    assert model.lora_parameters() == []
+
+
+def test_batched_calls_match_single_ones(model, inst):
+    other = get_family("gravity").generate(1_000_001)
+    cond = model.condition(torch.stack([inst.first_frame, other.first_frame]), [inst.prompt, other.prompt])
+    z = model.noise_batch([5, 6])
+    with torch.no_grad():
+        both = model.sample(z, cond)
+        one = model.sample(model.noise(6), model.condition(other.first_frame, other.prompt))
+    assert torch.allclose(both[1], one, atol=1e-5)
+    with pytest.raises(VlmteachError, match="prompt"):
+        model.condition(torch.stack([inst.first_frame] * 2), ["only one"])

@@ -1,0 +1,64 @@
+"""The shipped tiny teacher: loading, differentiability, one video encoding for many queries, and
+that it actually judges: ground truths look more solved than static videos."""
+
+import pytest
+import torch
+
+from vlmteach import teachers
+from vlmteach.errors import VlmteachError
+from vlmteach.tasks import all_families, get_family
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    return teachers.load("tiny")
+
+
+def test_loads_within_size(teacher):
+    assert sum(p.numel() for p in teacher.net.parameters()) <= 5_000_000
+    assert not teacher.can_generate
+    with pytest.raises(VlmteachError, match="cannot generate"):
+        teacher.rewrite_prompt(torch.zeros(3, 32, 32), "x")
+
+
+def test_yes_nll_is_differentiable_and_encodes_the_video_once(teacher):
+    inst = get_family("maze").generate(1_000_000)
+    queries = teacher.propose_queries(inst.first_frame, inst.prompt)
+    frames = inst.ground_truth.frames.clone().requires_grad_()
+    before = teacher.cost.forwards
+    nll = teacher.yes_nll(frames, queries.texts)
+    assert teacher.cost.forwards == before + 1
+    assert nll.shape == (len(queries.texts),) and (nll >= 0).all()
+    nll.sum().backward()
+    assert frames.grad is not None and frames.grad.abs().sum() > 0
+    single = torch.stack([teacher.yes_nll(frames.detach(), [q])[0] for q in queries.texts])
+    assert torch.allclose(single, nll.detach(), atol=1e-5)
+    with pytest.raises(VlmteachError, match="frames"):
+        teacher.yes_nll(frames[0], queries.texts)
+
+
+@pytest.mark.xfail(strict=True, reason="known gap (issue 3 still open): the shipped tiny teacher does not yet "
+                   "tell ground truths from static videos on goal queries (10/26 at the last training)")
+def test_ground_truth_looks_more_solved_than_a_static_video(teacher):
+    wins, total = 0, 0
+    for fam in all_families():
+        for seed in (1_000_000, 1_000_001):
+            inst = fam.generate(seed)
+            goal = [teacher.propose_queries(inst.first_frame, inst.prompt).goal]
+            gt = inst.ground_truth.frames
+            static = gt[:1].expand_as(gt)
+            with torch.no_grad():
+                wins += int(teacher.yes_nll(gt, goal)[0] < teacher.yes_nll(static, goal)[0])
+            total += 1
+    assert wins / total >= 0.9, f"{wins}/{total}"
+
+
+def test_imperceptible_noise_barely_moves_the_judgement(teacher):
+    inst = get_family("object_to_marker").generate(1_000_002)
+    queries = teacher.propose_queries(inst.first_frame, inst.prompt).texts
+    frames = inst.ground_truth.frames
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        p = torch.exp(-teacher.yes_nll(frames, queries))
+        q = torch.exp(-teacher.yes_nll((frames + 0.01 * torch.randn(frames.shape, generator=g)).clamp(0, 1), queries))
+    assert (p - q).abs().max() < 0.05
