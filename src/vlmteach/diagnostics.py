@@ -45,12 +45,10 @@ def _video_io() -> str:
     return "H.264 mp4 written, read back and scored 1.0"
 
 
-def _optimization_step() -> str:
-    from vlmteach import reasoners, teachers
+def _optimization_step(reasoner, teacher) -> str:
     from vlmteach.optim import optimization_step
     from vlmteach.tasks import get_family
 
-    reasoner, teacher = reasoners.load("tiny"), teachers.load("tiny")
     inst = get_family("maze").generate(1_000_000)
     queries = teacher.propose_queries(inst.first_frame, inst.prompt)
     cond = reasoner.condition(inst.first_frame, inst.prompt)
@@ -72,25 +70,27 @@ def _optimization_step() -> str:
             f"LoRA tensors and nowhere else, {seconds:.2f} s")
 
 
+def _check(name: str, fn: Callable[[], str]) -> Check:
+    try:
+        return Check(name, True, fn())
+    except Exception as exc:  # a doctor reports every failure instead of stopping at the first
+        return Check(name, False, f"{type(exc).__name__}: {exc}")
+
+
 def run_checks() -> list[Check]:
-    checks: list[tuple[str, Callable[[], str]]] = [
-        ("video I/O", _video_io),
-        ("tiny reasoner", lambda: _describe("reasoner")),
-        ("tiny teacher", lambda: _describe("teacher")),
-        ("optimization step", _optimization_step),
-    ]
-    out = []
-    for name, fn in checks:
-        try:
-            out.append(Check(name, True, fn()))
-        except Exception as exc:  # a doctor reports every failure instead of stopping at the first
-            out.append(Check(name, False, f"{type(exc).__name__}: {exc}"))
-    return out
-
-
-def _describe(kind: str) -> str:
+    """Each model is loaded once; the optimization step reuses them (and fails if either did not load)."""
     from vlmteach import reasoners, teachers
 
-    model = reasoners.load("tiny") if kind == "reasoner" else teachers.load("tiny")
-    n = sum(p.numel() for p in model.net.parameters())
-    return f"loaded from {reasoners.weights_dir()}, {n / 1e6:.2f}M parameters"
+    models: dict[str, object] = {}
+
+    def load(kind: str, module) -> str:
+        models[kind] = model = module.load("tiny")
+        n = sum(p.numel() for p in model.net.parameters())
+        return f"loaded from {module.weights_dir()}, {n / 1e6:.2f}M parameters"
+
+    return [
+        _check("video I/O", _video_io),
+        _check("tiny reasoner", lambda: load("reasoner", reasoners)),
+        _check("tiny teacher", lambda: load("teacher", teachers)),
+        _check("optimization step", lambda: _optimization_step(models["reasoner"], models["teacher"])),
+    ]

@@ -4,6 +4,8 @@ final_frame.png, and whether the video changes smoothly. Labelled as such in eve
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -21,7 +23,7 @@ def _small(frames: torch.Tensor) -> torch.Tensor:
 def image_similarity(a: torch.Tensor, b: torch.Tensor) -> float:
     """PSNR of two (3, H, W) images at a common size, mapped to [0, 1]."""
     mse = F.mse_loss(_small(a[None]), _small(b[None])).item()
-    psnr = 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-10))).item()
+    psnr = 10 * math.log10(1.0 / max(mse, 1e-10))
     lo, hi = PSNR_RANGE
     return float(min(1.0, max(0.0, (psnr - lo) / (hi - lo))))
 
