@@ -34,7 +34,7 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module,
     """Restore model and optimizer in place; returns the metadata saved with them."""
     with safe_open(str(path), framework="pt") as f:
         header = f.metadata()
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - a safetensors handle is not a dict
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     state: dict[int, dict[str, torch.Tensor]] = {}
     for k, v in tensors.items():

@@ -31,7 +31,7 @@ class WordTokenizer:
         self._ids = {w: i for i, w in enumerate(self.vocab)}
 
     @classmethod
-    def build(cls, texts: Iterable[str], max_len: int) -> "WordTokenizer":
+    def build(cls, texts: Iterable[str], max_len: int) -> WordTokenizer:
         """A tokenizer whose vocabulary is every word of `texts`, sorted for reproducibility."""
         seen = sorted({w for t in texts for w in words(t)})
         return cls([PAD, UNK, CLS, *seen], max_len)

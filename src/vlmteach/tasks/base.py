@@ -96,7 +96,7 @@ class Instance:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Instance":
+    def from_json(cls, data: dict[str, Any]) -> Instance:
         try:
             states = np.asarray(data["states"], dtype=np.int64)
             if states.ndim != 3:

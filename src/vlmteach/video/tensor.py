@@ -45,7 +45,7 @@ class Video:
         return to_uint8(self.frames)
 
     @classmethod
-    def from_uint8(cls, array: np.ndarray, fps: float = DEFAULT_FPS) -> "Video":
+    def from_uint8(cls, array: np.ndarray, fps: float = DEFAULT_FPS) -> Video:
         """Build from a uint8 array (T, H, W, 3) as image libraries return it."""
         return cls(from_uint8(array), fps)
 
