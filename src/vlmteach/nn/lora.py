@@ -4,9 +4,9 @@ The base model stays frozen throughout; only the adapter's lora_A / lora_B weigh
 
 from __future__ import annotations
 
-import torch.nn as nn
 from peft import LoraConfig, inject_adapter_in_model
 from peft.tuners.lora import LoraLayer
+from torch import nn
 
 ADAPTER = "tto"
 
@@ -51,3 +51,5 @@ def drop_lora(model: nn.Module) -> None:
             parent_name, _, child = name.rpartition(".")
             parent = model.get_submodule(parent_name) if parent_name else model
             setattr(parent, child, module.get_base_layer())
+    if hasattr(model, "peft_config"):  # left by inject_adapter_in_model; a stale one makes peft warn
+        del model.peft_config

@@ -1,6 +1,15 @@
-"""The test-time optimization pieces: the weighted query loss and one optimization step."""
+"""The test-time optimization pieces: the weighted query loss, gradient modes, one optimization
+step and the early-stopping loop."""
 
+from vlmteach.optim.gradmode import GRAD_MODES, clean_prediction
 from vlmteach.optim.loss import query_loss
-from vlmteach.optim.step import StepResult, backward_step, one_step_loss, optimization_step
+from vlmteach.optim.step import (
+           StepResult,
+           backward_step,
+           one_step_loss,
+           optimization_step,
+)
+from vlmteach.optim.tto import TTOConfig, TTOTrace, optimize, teacher_loss
 
-__all__ = ["StepResult", "backward_step", "one_step_loss", "optimization_step", "query_loss"]
+__all__ = ["GRAD_MODES", "StepResult", "TTOConfig", "TTOTrace", "backward_step", "clean_prediction",
+           "one_step_loss", "optimization_step", "optimize", "query_loss", "teacher_loss"]

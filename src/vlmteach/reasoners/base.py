@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from vlmteach.errors import VlmteachError
 from vlmteach.video import Video
 
 
@@ -20,11 +21,26 @@ class ReasonerCost:
     backwards: int = 0
 
 
+GRAD_CHOICES = (False, True, "all", "last")
+
+
+def grad_steps(grad: bool | str, steps: int) -> int:
+    """How many of the last `steps` sampler steps carry gradients for a `grad` argument of `sample`."""
+    if grad not in GRAD_CHOICES:
+        raise VlmteachError(f"grad must be one of False, True, 'all', 'last'; got {grad!r}")
+    if grad is False:
+        return 0
+    return 1 if grad == "last" else steps
+
+
 class Reasoner(ABC):
     """A video generation model behind one interface, used by every method."""
 
     name: str = "reasoner"
     default_steps: int = 4
+    # Test-time optimization settings this reasoner works best with, used where the user sets none:
+    # the paper's (a 5B model); small models need larger steps (see docs/methods.md).
+    recommended_tto: dict = {"lr": 5e-5, "max_steps": 40}
 
     def __init__(self) -> None:
         self.cost = ReasonerCost()
@@ -42,8 +58,9 @@ class Reasoner(ABC):
         """Differentiable clean prediction z0_hat = z1 - u(z1, t=1, c) (one network evaluation)."""
 
     @abstractmethod
-    def sample(self, z1: torch.Tensor, cond: Any, steps: int | None = None, grad: bool = False) -> torch.Tensor:
-        """Few-step sampling from z1 to a clean latent; with grad=True the whole chain is differentiable."""
+    def sample(self, z1: torch.Tensor, cond: Any, steps: int | None = None, grad: bool | str = False) -> torch.Tensor:
+        """Few-step sampling from z1 to a clean latent. grad: False (no graph), True or "all" (the whole
+        chain is differentiable), "last" (only the last step is; earlier steps run without a graph)."""
 
     @abstractmethod
     def decode(self, z: torch.Tensor) -> Video:

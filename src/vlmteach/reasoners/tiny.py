@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from vlmteach.errors import VlmteachError
 from vlmteach.nn import Block, TextEncoder, WordTokenizer, timestep_embedding
 from vlmteach.nn import lora as lora_lib
 from vlmteach.nn.persist import load_config, load_weights, save_model
-from vlmteach.reasoners.base import Reasoner
+from vlmteach.reasoners.base import Reasoner, grad_steps
 from vlmteach.video import Video
 
 # LoRA goes on the denoiser's attention and MLP linears; the text encoder and decoders stay untouched.
@@ -223,14 +223,15 @@ class TinyReasoner(Reasoner):
         return z1 - self.velocity(z1, 1.0, cond)
 
     def sample(self, z1: torch.Tensor, cond: TinyCondition, steps: int | None = None,
-               grad: bool = False) -> torch.Tensor:
+               grad: bool | str = False) -> torch.Tensor:
         steps = steps or self.default_steps
         if steps < 1:
             raise VlmteachError(f"steps must be >= 1, got {steps}")
+        with_grad = grad_steps(grad, steps)
         ts = torch.linspace(1.0, 0.0, steps + 1).tolist()
         z = z1
-        with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
-            for t, t_next in zip(ts[:-1], ts[1:]):
+        for i, (t, t_next) in enumerate(zip(ts[:-1], ts[1:])):
+            with torch.set_grad_enabled(i >= steps - with_grad and torch.is_grad_enabled()):
                 z = z + (t_next - t) * self.velocity(z, t, cond)
         return z
 
@@ -252,7 +253,7 @@ class TinyReasoner(Reasoner):
         return save_model(folder, name, self.cfg, self.net)
 
     @classmethod
-    def load(cls, folder: str | Path, name: str = "tiny_reasoner") -> "TinyReasoner":
+    def load(cls, folder: str | Path, name: str = "tiny_reasoner") -> TinyReasoner:
         fields, weights = load_config(folder, name, "train one with `vlmteach train reasoner`")
         model = cls(TinyReasonerConfig(**fields))
         load_weights(model.net, weights)

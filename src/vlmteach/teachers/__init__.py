@@ -6,6 +6,7 @@ from pathlib import Path
 
 from vlmteach.errors import VlmteachError
 from vlmteach.teachers.base import QuerySet, Teacher, TeacherCost
+from vlmteach.teachers.rulebook import generic_queries
 
 
 def weights_dir() -> Path:
@@ -22,4 +23,4 @@ def load(name: str = "tiny", path: str | Path | None = None) -> Teacher:
     raise VlmteachError(f"unknown teacher {name!r}; known: tiny")
 
 
-__all__ = ["QuerySet", "Teacher", "TeacherCost", "load", "weights_dir"]
+__all__ = ["QuerySet", "Teacher", "TeacherCost", "generic_queries", "load", "weights_dir"]

@@ -70,8 +70,9 @@ class Teacher(ABC):
         """-log P("Yes" | frames, query) per query (n,), differentiable w.r.t. frames (K, 3, H, W).
         The video is encoded once for all queries."""
 
-    def rewrite_prompt(self, first_frame: torch.Tensor, prompt: str) -> str:
-        """A clearer instruction for the reasoner ("VLM-as-Solver"); needs a generating teacher."""
+    def rewrite_prompt(self, first_frame: torch.Tensor, prompt: str, feedback: str | None = None) -> str:
+        """A clearer instruction for the reasoner ("VLM-as-Solver"), optionally revised in the light
+        of a critique of an earlier attempt (iterative refinement); needs a generating teacher."""
         raise VlmteachError(f"teacher {self.name!r} cannot generate text, so it cannot rewrite prompts")
 
     def critique(self, frames: torch.Tensor, prompt: str) -> str:

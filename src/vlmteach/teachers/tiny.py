@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from vlmteach.errors import VlmteachError
 from vlmteach.nn import Block, TextEncoder, WordTokenizer
 from vlmteach.nn.persist import load_config, load_weights, save_model
 from vlmteach.teachers.base import QuerySet, Teacher
 from vlmteach.teachers.rulebook import propose
+from vlmteach.video import sample_frames
 
 
 @dataclass
@@ -109,11 +110,28 @@ class TinyTeacher(Teacher):
     def yes_nll(self, frames: torch.Tensor, queries: list[str]) -> torch.Tensor:
         return F.softplus(-self.yes_logits(frames, queries))  # -log sigmoid(logit)
 
+    def rewrite_prompt(self, first_frame: torch.Tensor, prompt: str, feedback: str | None = None) -> str:
+        """Template, not generation (the tiny teacher has no language decoder): the instruction
+        followed by the rule book's process checks, or by the checks a critique found failing."""
+        checks = list(propose(prompt).process)
+        if feedback:
+            failing = [line[2:] for line in feedback.splitlines() if line.startswith("- ")]
+            checks = failing or checks
+        return " ".join([prompt, "Make sure of this:", *checks])
+
+    def critique(self, frames: torch.Tensor, prompt: str) -> str:
+        """Template critique: the rule book's queries this teacher answers "No" (P(Yes) < 0.5)."""
+        queries = propose(prompt).texts
+        with torch.no_grad():
+            logits = self.yes_logits(sample_frames(frames, min(len(frames), self.cfg.max_frames)), queries)
+        failing = [q for q, v in zip(queries, logits) if v < 0]
+        return "\n".join(["The video fails these checks:", *(f"- {q}" for q in failing)]) if failing else ""
+
     def save(self, folder: str | Path, name: str = "tiny_teacher") -> Path:
         return save_model(folder, name, self.cfg, self.net)
 
     @classmethod
-    def load(cls, folder: str | Path, name: str = "tiny_teacher") -> "TinyTeacher":
+    def load(cls, folder: str | Path, name: str = "tiny_teacher") -> TinyTeacher:
         fields, weights = load_config(folder, name, "train one with `vlmteach train teacher`")
         model = cls(TinyTeacherConfig(**fields))
         load_weights(model.net, weights)

@@ -1,0 +1,91 @@
+"""What every method takes and returns: a Problem (first frame, prompt, noise seed, optional
+oracle scorer) and a MethodResult (video, cost, trace), plus the Method interface."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+import torch
+
+from vlmteach.errors import VlmteachError
+from vlmteach.methods.cost import Cost
+from vlmteach.reasoners import Reasoner
+from vlmteach.teachers import Teacher
+from vlmteach.video import Video
+
+
+@dataclass
+class Problem:
+    """One task to solve. `scorer` (video -> score in [0, 1]) is only for oracle selection;
+    `budget_s` is the wall time a cost-matched method may spend (best_of_n with n=auto)."""
+
+    first_frame: torch.Tensor  # (3, H, W) in [0, 1]
+    prompt: str
+    seed: int  # noise seed: the same seed gives the same initial noise for every method
+    scorer: Callable[[Video], float] | None = None
+    budget_s: float | None = None
+
+
+@dataclass
+class MethodResult:
+    video: Video
+    cost: Cost
+    steps: int = 0  # optimization steps (0 for methods without any)
+    trace: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MethodConfig:
+    """Base of every method's options; `--set METHOD.KEY=VALUE` sets its fields."""
+
+    def update(self, key: str, raw: str) -> None:
+        """Set a field from its text form, converting to the field's declared type."""
+        known = {f.name: f for f in fields(self)}
+        if key not in known:
+            raise VlmteachError(f"unknown option {key!r} for {type(self).__name__}; valid: {', '.join(sorted(known))}")
+        setattr(self, key, parse_value(raw, str(known[key].type), key))
+        self.__post_init__()
+
+    def __post_init__(self) -> None:  # subclasses validate here
+        pass
+
+
+def parse_value(raw: str, annotation: str, key: str = "value") -> Any:
+    """Convert `raw` to the first type of the annotation ("int | None", "float", "int | str", ...)
+    that accepts it; "none" gives None where the annotation allows it."""
+    text = raw.strip()
+    kinds = [k.strip() for k in annotation.split("|")]
+    if text.lower() in ("none", "null") and "None" in kinds:
+        return None
+    if "bool" in kinds:
+        if text.lower() in ("true", "1", "yes", "on"):
+            return True
+        if text.lower() in ("false", "0", "no", "off"):
+            return False
+    for name, kind in (("int", int), ("float", float)):
+        if name in kinds:
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+    if "str" in kinds:
+        return text
+    raise VlmteachError(f"{key}: cannot read {raw!r} as {annotation}")
+
+
+class Method(ABC):
+    """A way of turning a Problem into a video with one reasoner and one teacher."""
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[MethodConfig]]
+
+    def __init__(self, config: MethodConfig | None = None):
+        self.config = config if config is not None else self.config_class()
+
+    @abstractmethod
+    def run(self, reasoner: Reasoner, teacher: Teacher, problem: Problem,
+            progress: Callable[[int, float], None] | None = None) -> MethodResult:
+        """Solve the problem; `progress(step, loss)` is called by methods that optimize."""

@@ -1,0 +1,31 @@
+"""Pieces the methods share: candidate noise seeds, one full sample, the teacher's score of a video."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from vlmteach.optim import query_loss
+from vlmteach.reasoners import Reasoner
+from vlmteach.teachers import QuerySet, Teacher
+from vlmteach.video import Video, sample_frames
+
+
+def candidate_seed(seed: int, i: int) -> int:
+    """Noise seed of candidate i: candidate 0 is the problem's own seed (the vanilla sample)."""
+    return int(seed) if i == 0 else int(np.random.SeedSequence([int(seed), i]).generate_state(1)[0] >> 1)
+
+
+@torch.no_grad()
+def full_sample(reasoner: Reasoner, cond: Any, seed: int, steps: int | None = None) -> Video:
+    """One few-step sample from the seed's noise, through the full decoder."""
+    return reasoner.decode(reasoner.sample(reasoner.noise(seed), cond, steps))
+
+
+@torch.no_grad()
+def teacher_loss_of(teacher: Teacher, video: Video, queries: QuerySet, frames: int = 24) -> tuple[float, list[float]]:
+    """The teacher's weighted "Yes" NLL of a finished video (lower is better) and per query."""
+    nll = teacher.yes_nll(sample_frames(video.frames, min(frames, video.frames.shape[0])), queries.texts)
+    return float(query_loss(nll, queries)), [float(v) for v in nll]

@@ -1,0 +1,120 @@
+"""The test-time optimization loop of METHOD.md (Algorithm, step 3): a fresh LoRA, fixed noise,
+and up to `max_steps` optimizer steps on the LoRA against the teacher's weighted "Yes" NLL, with
+early stopping at tau. The final sample is the method's job (methods/teacher_tto.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import torch
+
+from vlmteach.errors import VlmteachError
+from vlmteach.optim.gradmode import GRAD_MODES, check_grad_mode, clean_prediction
+from vlmteach.optim.loss import query_loss
+from vlmteach.reasoners import Reasoner
+from vlmteach.teachers import QuerySet, Teacher
+from vlmteach.video import sample_frames
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+@dataclass
+class TTOConfig:
+    """Options of the loop. Paper defaults, except where the tiny world needs otherwise
+    (see methods/teacher_tto.py for the tuned defaults and why)."""
+
+    rank: int = 16
+    alpha: float | None = None  # LoRA scale alpha/rank; None = rank (scale 1)
+    lr: float | None = None  # None: the reasoner's recommended_tto (the paper's 5e-5 for real models)
+    optimizer: str = "adam"
+    frames: int = 24  # K, capped by the video length
+    tau: float = 0.22  # early stop when the loss is <= tau
+    max_steps: int | None = None  # None: the reasoner's recommended_tto (the paper's 40 for real models)
+    fixed_steps: int | None = None  # run exactly this many steps, no early stop
+    grad: str = "first-step"
+    sample_steps: int | None = None  # steps of the reasoner's sampler (last-step, full-chain)
+
+    def __post_init__(self) -> None:
+        check_grad_mode(self.grad)
+        if self.optimizer not in OPTIMIZERS:
+            raise VlmteachError(f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+        if (self.rank < 1 or self.frames < 1 or (self.max_steps is not None and self.max_steps < 0)
+                or (self.lr is not None and self.lr <= 0)):
+            raise VlmteachError(f"rank and frames must be >= 1, max_steps >= 0 and lr > 0; got {asdict(self)}")
+        if self.fixed_steps is not None and self.fixed_steps < 0:
+            raise VlmteachError(f"fixed_steps must be >= 0 or None, got {self.fixed_steps}")
+
+
+@dataclass
+class TTOTrace:
+    """What happened: loss per step and per query (goal first), why it stopped, how many optimizer
+    steps were taken. losses[i] is the loss seen before step i; the last entry is the stopping loss."""
+
+    queries: list[str]
+    losses: list[float] = field(default_factory=list)
+    per_query: list[list[float]] = field(default_factory=list)
+    stop_reason: str = ""
+    steps: int = 0
+
+
+def resolve(cfg: TTOConfig, reasoner: Reasoner) -> TTOConfig:
+    """The config with the reasoner's recommended learning rate and step budget where unset."""
+    rec = reasoner.recommended_tto
+    return replace(cfg, lr=cfg.lr if cfg.lr is not None else rec["lr"],
+                   max_steps=cfg.max_steps if cfg.max_steps is not None else rec["max_steps"])
+
+
+def make_optimizer(params: list[torch.nn.Parameter], cfg: TTOConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr)
+    cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    return cls(params, lr=cfg.lr)
+
+
+def teacher_loss(reasoner: Reasoner, teacher: Teacher, cond: Any, z1: torch.Tensor, queries: QuerySet,
+                 cfg: TTOConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weighted loss, per-query NLL) of the light-decoded clean prediction, differentiable."""
+    video = reasoner.decode_light(clean_prediction(reasoner, z1, cond, cfg.grad, cfg.sample_steps))
+    nll = teacher.yes_nll(sample_frames(video, min(cfg.frames, video.shape[0])), queries.texts)
+    return query_loss(nll, queries), nll
+
+
+def optimize(reasoner: Reasoner, teacher: Teacher, cond: Any, z1: torch.Tensor, queries: QuerySet,
+             cfg: TTOConfig, on_step: Callable[[int, float], None] | None = None) -> TTOTrace:
+    """Run the loop on the reasoner's current LoRA (the caller adds a fresh one and drops it after).
+
+    Each iteration scores the current prediction; it stops when the loss is <= tau (unless
+    fixed_steps is set) or when the step budget is spent, else takes one optimizer step. The LoRA
+    is the only thing that changes: the reasoner and teacher stay frozen."""
+    cfg = resolve(cfg, reasoner)
+    params = reasoner.lora_parameters()
+    if not params:
+        raise VlmteachError("the reasoner has no LoRA; call reasoner.add_lora() before optimize()")
+    opt = make_optimizer(params, cfg)
+    budget = cfg.fixed_steps if cfg.fixed_steps is not None else cfg.max_steps
+    trace = TTOTrace(queries=queries.texts)
+    while True:
+        loss, nll = teacher_loss(reasoner, teacher, cond, z1, queries, cfg)
+        value = float(loss.detach())
+        trace.losses.append(value)
+        trace.per_query.append([float(v) for v in nll.detach()])
+        if on_step is not None:
+            on_step(trace.steps, value)
+        if cfg.fixed_steps is None and value <= cfg.tau:
+            trace.stop_reason = "tau"
+            break
+        if trace.steps >= budget:
+            trace.stop_reason = "fixed_steps" if cfg.fixed_steps is not None else "max_steps"
+            break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        reasoner.cost.backwards += 1
+        teacher.cost.backwards += 1
+        opt.step()
+        trace.steps += 1
+    return trace
+
+
+__all__ = ["GRAD_MODES", "OPTIMIZERS", "TTOConfig", "TTOTrace", "optimize", "teacher_loss"]

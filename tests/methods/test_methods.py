@@ -1,0 +1,105 @@
+import pytest
+import torch
+
+from vlmteach import reasoners, teachers
+from vlmteach.errors import VlmteachError
+from vlmteach.methods import Problem, make_method, parse_sets
+from vlmteach.tasks import get_family
+
+
+@pytest.fixture(scope="module")
+def models():
+    return reasoners.load("tiny"), teachers.load("tiny")
+
+
+def problem(family="grid_avoid_obstacles", seed=1_000_021, **kw):
+    fam = get_family(family)
+    inst = fam.generate(seed)
+    return Problem(inst.first_frame, inst.prompt, seed, scorer=lambda v: fam.score(v, inst).total, **kw)
+
+
+def test_teacher_tto_starts_from_a_fresh_lora_and_the_same_noise(models):
+    reasoner, teacher = models
+    p = problem()
+    vanilla = make_method("vanilla").run(reasoner, teacher, p)
+    # no optimization step: the fresh LoRA is the identity and the noise is the problem's own
+    untouched = make_method("teacher_tto", {"tau": "1e6"}).run(reasoner, teacher, p)
+    assert untouched.steps == 0 and untouched.trace["stop_reason"] == "tau"
+    assert torch.equal(untouched.video.frames, vanilla.video.frames)
+    tuned = make_method("teacher_tto", {"lr": "3e-3", "fixed_steps": "3"})
+    a, b = tuned.run(reasoner, teacher, p), tuned.run(reasoner, teacher, p)
+    assert a.steps == 3 and not torch.equal(a.video.frames, vanilla.video.frames)
+    assert torch.equal(a.video.frames, b.video.frames)  # the second run did not inherit the first's LoRA
+    assert a.trace["losses"] == b.trace["losses"]
+    assert reasoner.lora_parameters() == []  # dropped afterwards
+    assert a.cost.reasoner_backwards == 3 and a.cost.teacher_forwards == 4 and a.cost.wall_s > 0
+
+
+def test_teacher_tto_trace_names_its_queries(models):
+    reasoner, teacher = models
+    result = make_method("teacher_tto", {"max_steps": "2", "lr": "1e-3", "tau": "0"}).run(reasoner, teacher, problem())
+    t = result.trace
+    assert t["query_kinds"][0] == "goal" and set(t["query_kinds"][1:]) == {"process"}
+    assert len(t["per_query"][0]) == len(t["queries"]) and t["stop_reason"] == "max_steps"
+    generic = make_method("teacher_tto", {"queries": "generic", "max_steps": "0"}).run(reasoner, teacher, problem())
+    assert generic.trace["query_source"] == "generic" and generic.trace["queries"] != t["queries"]
+
+
+def test_best_of_n_keeps_the_best_candidate(models):
+    reasoner, teacher = models
+    p = problem()
+    vanilla = make_method("vanilla").run(reasoner, teacher, p)
+    oracle = make_method("pass_at_n", {"n": "4"}).run(reasoner, teacher, p)
+    values = oracle.trace["values"]
+    assert oracle.trace["n"] == 4 and values[0] == pytest.approx(p.scorer(vanilla.video))  # candidate 0 = vanilla
+    assert p.scorer(oracle.video) == pytest.approx(max(values))
+    chosen = make_method("best_of_n", {"n": "3"}).run(reasoner, teacher, p)
+    assert chosen.trace["selector"] == "teacher" and chosen.trace["chosen"] == max(range(3), key=chosen.trace["values"].__getitem__)
+    assert chosen.cost.teacher_forwards == 3 and chosen.cost.reasoner_forwards == 12
+
+
+def test_best_of_n_auto_matches_a_budget(models):
+    reasoner, teacher = models
+    with pytest.raises(VlmteachError, match="n=auto needs a wall-time budget"):
+        make_method("best_of_n", {"n": "auto"}).run(reasoner, teacher, problem())
+    small = make_method("best_of_n", {"n": "auto"}).run(reasoner, teacher, problem(budget_s=1e-6))
+    assert small.trace["n"] == 1
+    large = make_method("best_of_n", {"n": "auto"}).run(reasoner, teacher, problem(budget_s=small.cost.wall_s * 4))
+    assert large.trace["n"] > 1
+
+
+def test_oracle_needs_a_scorer(models):
+    reasoner, teacher = models
+    p = problem()
+    p.scorer = None
+    with pytest.raises(VlmteachError, match="oracle selector needs a scorer"):
+        make_method("pass_at_n").run(reasoner, teacher, p)
+
+
+def test_prompt_methods_with_the_tiny_teacher(models):
+    reasoner, teacher = models
+    p = problem()
+    rewrite = make_method("prompt_rewrite").run(reasoner, teacher, p)
+    assert rewrite.trace["prompt"].startswith(p.prompt) and len(rewrite.trace["prompt"]) > len(p.prompt)
+    tpo = make_method("tpo", {"rounds": "3"}).run(reasoner, teacher, p)
+    rounds = tpo.trace["rounds"]
+    assert 1 <= len(rounds) <= 3 and rounds[0]["prompt"] == p.prompt
+    assert tpo.trace["chosen"] == min(range(len(rounds)), key=lambda i: rounds[i]["loss"])
+
+
+def test_options_are_typed_and_checked():
+    m = make_method("teacher_tto", {"lr": "1e-3", "fixed_steps": "none", "grad": "last-step"})
+    assert (m.config.lr, m.config.fixed_steps, m.config.grad) == (1e-3, None, "last-step")
+    assert make_method("best_of_n", {"n": "auto"}).config.n == "auto"
+    assert make_method("best_of_n", {"n": "7"}).config.n == 7
+    with pytest.raises(VlmteachError, match="valid: .*lr"):
+        make_method("teacher_tto", {"learning_rate": "1"})
+    with pytest.raises(VlmteachError, match="cannot read 'fast'"):
+        make_method("teacher_tto", {"lr": "fast"})
+    with pytest.raises(VlmteachError, match="positive integer or 'auto'"):
+        make_method("best_of_n", {"n": "0"})
+    with pytest.raises(VlmteachError, match="unknown method 'magic'"):
+        make_method("magic")
+    assert parse_sets(["teacher_tto.lr=1e-3", "best_of_n.n=auto"]) == {"teacher_tto": {"lr": "1e-3"}, "best_of_n": {"n": "auto"}}
+    with pytest.raises(VlmteachError, match="METHOD.KEY=VALUE"):
+        parse_sets(["lr=1e-3"])
