@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-PACKAGES = ("vlmteach", "torch", "numpy", "pillow", "imageio", "imageio-ffmpeg", "safetensors", "peft", "tqdm")
+PACKAGES = ("vlmteach", "torch", "numpy", "pillow", "imageio", "imageio-ffmpeg", "safetensors", "peft", "tqdm", "matplotlib")
 
 
 @dataclass(frozen=True)

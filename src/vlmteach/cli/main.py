@@ -6,11 +6,20 @@ import argparse
 import sys
 
 from vlmteach import __version__
-from vlmteach.cli import doctor_cmd, score_cmd, tasks_cmd, train_cmd
+from vlmteach.cli import (
+    bench_cmd,
+    demo_cmd,
+    doctor_cmd,
+    report_cmd,
+    score_cmd,
+    solve_cmd,
+    tasks_cmd,
+    train_cmd,
+)
 from vlmteach.errors import VlmteachError
 
 EXIT_OK, EXIT_USAGE = 0, 2
-COMMANDS = (tasks_cmd, score_cmd, train_cmd, doctor_cmd)
+COMMANDS = (demo_cmd, solve_cmd, bench_cmd, report_cmd, tasks_cmd, score_cmd, train_cmd, doctor_cmd)
 
 
 class _Parser(argparse.ArgumentParser):

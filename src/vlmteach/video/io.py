@@ -90,7 +90,10 @@ def write_video(video: Video, path: str | Path, scale: int = 1) -> Path:
             for frame in array:
                 writer.append_data(frame)
     else:
-        images = [Image.fromarray(f) for f in array]
+        # Own palette per frame, no dithering: flat tiles stay flat, exact and compress well (PIL's
+        # default web palette with dithering turns every flat colour into noise).
+        images = [Image.fromarray(f).quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+                  for f in array]
         images[0].save(
             path, save_all=True, append_images=images[1:], loop=0,
             duration=int(round(1000 / video.fps)), optimize=False,

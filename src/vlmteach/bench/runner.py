@@ -1,0 +1,177 @@
+"""The benchmark runner: a run folder with config.json (everything needed to rerun), results.jsonl
+(one line per instance x method), videos/ and instances/. Resumable: done jobs are skipped, a
+crash or Ctrl-C loses at most the job in flight."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vlmteach import __version__
+from vlmteach.bench.executors import EXECUTORS, Executor, Hooks, make_executor
+from vlmteach.bench.jobs import (
+    Job,
+    build_method,
+    parse_method_list,
+    split_label,
+)
+from vlmteach.bench.store import ResultStore, job_key
+from vlmteach.bench.suites import Item, make_suite
+from vlmteach.errors import VlmteachError
+
+CONFIG = "config.json"
+# Keys that define the jobs and how they run; a resumed run must agree on all of them.
+IDENTITY = ("suite", "n_per_family", "seed", "families", "difficulty", "sets", "reasoner", "teacher")
+
+
+@dataclass
+class BenchConfig:
+    suite: str = "builtin"
+    methods: list[str] = field(default_factory=lambda: ["vanilla", "best_of_n", "teacher_tto"])
+    out: str = "vlmteach-run"
+    n_per_family: int | None = 3
+    seed: int = 1_000_000
+    families: list[str] | None = None
+    difficulty: int | None = None
+    sets: dict[str, dict[str, str]] = field(default_factory=dict)
+    reasoner: str = "tiny"  # NAME or NAME:PATH
+    teacher: str = "tiny"
+    resume: bool = False
+    retry_failed: bool = False
+    executor: str = "local"  # local | ray
+    executor_options: dict[str, Any] = field(default_factory=dict)  # see bench/executors.make_executor
+
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise VlmteachError(f"unknown executor {self.executor!r}; valid: {', '.join(EXECUTORS)}")
+        if isinstance(self.methods, str):
+            self.methods = parse_method_list(self.methods)
+        for label in self.methods:  # validate every label and option before anything runs
+            build_method(label, self.sets)
+
+    def identity(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in IDENTITY}
+
+
+def split_spec(spec: str) -> tuple[str, str | None]:
+    name, _, path = spec.partition(":")
+    return name, path or None
+
+
+def load_models(cfg: BenchConfig):
+    """The reasoner and teacher a run uses, by spec (NAME or NAME:PATH)."""
+    from vlmteach import reasoners, teachers
+
+    r_name, r_path = split_spec(cfg.reasoner)
+    t_name, t_path = split_spec(cfg.teacher)
+    return reasoners.load(r_name, r_path), teachers.load(t_name, t_path)
+
+
+def method_configs(cfg: BenchConfig) -> dict[str, dict[str, Any]]:
+    return {label: asdict(build_method(label, cfg.sets).config) for label in cfg.methods}
+
+
+def job_order(labels: list[str]) -> list[str]:
+    """Methods that need a budget (best_of_n n=auto) run after teacher_tto on the same instance."""
+    needs = [x for x in labels if _needs_budget(x)]
+    return [x for x in labels if x not in needs] + needs
+
+
+def _needs_budget(label: str) -> bool:
+    name, options = split_label(label)
+    return name in ("best_of_n", "pass_at_n") and options.get("n", "") == "auto"
+
+
+def _budget_label(labels: list[str]) -> str | None:
+    tto = [x for x in labels if split_label(x)[0] == "teacher_tto"]
+    return "teacher_tto" if "teacher_tto" in tto else (tto[0] if tto else None)
+
+
+def prepare(cfg: BenchConfig) -> tuple[Path, ResultStore, dict[str, Any]]:
+    """Create or reopen the run folder; refuse to mix runs or overwrite results."""
+    rundir = Path(cfg.out)
+    rundir.mkdir(parents=True, exist_ok=True)
+    store = ResultStore(rundir)
+    path = rundir / CONFIG
+    old = json.loads(path.read_text()) if path.exists() else None
+    if old is not None or len(store):
+        if not cfg.resume:
+            raise VlmteachError(f"{rundir} already holds a run; pass --resume to continue it, or choose a new --out")
+        if old is not None:
+            diff = [k for k in IDENTITY if json.loads(json.dumps(old.get(k))) != json.loads(json.dumps(getattr(cfg, k)))]
+            if diff:
+                raise VlmteachError(f"{rundir}: --resume with different settings ({', '.join(diff)}) than the run "
+                                    f"was started with; use a new --out, or the original settings (see {path})")
+            for label in cfg.methods:
+                if label in old.get("method_configs", {}) and old["method_configs"][label] != method_configs(cfg)[label]:
+                    raise VlmteachError(f"{rundir}: method {label!r} resolves to other options than when the run "
+                                        "started (a changed default?); use a new --out")
+    methods = list(dict.fromkeys((old or {}).get("methods", []) + cfg.methods))
+    config = {**(old or {}), **cfg.identity(), "methods": methods,
+              "method_configs": {**(old or {}).get("method_configs", {}), **method_configs(cfg)},
+              "vlmteach": __version__, "python": platform.python_version()}
+    config.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    tmp = path.with_name(f".{CONFIG}.tmp")
+    tmp.write_text(json.dumps(config, indent=2))
+    os.replace(tmp, path)
+    return rundir, store, config
+
+
+def plan(items: list[Item], labels: list[str], store: ResultStore, cfg: BenchConfig) -> Iterator[Job]:
+    """Jobs not yet done, instance by instance, in job_order (budgets are filled in at run time)."""
+    for item in items:
+        for label in job_order(labels):
+            if not store.done(job_key(item.key, label), cfg.retry_failed):
+                yield Job(item.to_ref(), item.key, label, cfg.sets)
+
+
+def budget_for(job: Job, labels: list[str], store: ResultStore) -> float | None:
+    """The wall time of the budget method (teacher_tto) on the job's instance, if it ran and succeeded."""
+    budget_label = _budget_label(labels)
+    if not _needs_budget(job.method) or budget_label is None:
+        return None
+    ref = store.get(job_key(job.item_key, budget_label))
+    return ref["cost"]["wall_s"] if ref and ref.get("status") == "ok" else None
+
+
+def run_bench(cfg: BenchConfig, hooks: Hooks | None = None, executor: Executor | None = None) -> Path:
+    """Run (or resume) a benchmark; returns the run folder. The executor (default: from cfg) runs
+    the jobs; this driver alone appends their lines to results.jsonl."""
+    hooks = hooks or Hooks()
+    items = make_suite(cfg.suite, cfg.n_per_family, cfg.seed, cfg.families, cfg.difficulty)
+    rundir, store, config = prepare(cfg)
+    todo = list(plan(items, cfg.methods, store, cfg))
+    if hooks.start is not None:
+        hooks.start(len(todo), len(items) * len(cfg.methods))
+    if not todo:
+        return rundir
+    executor = executor or make_executor(cfg.executor, **cfg.executor_options)
+    open_keys = {job.key for job in todo}
+    budget_label = _budget_label(cfg.methods)
+
+    def blocked(job: Job) -> bool:
+        if not _needs_budget(job.method) or budget_label is None:
+            return False
+        key = job_key(job.item_key, budget_label)
+        return key in open_keys and store.get(key) is None
+
+    def sink(job: Job, line: dict) -> None:
+        store.append(line)
+        open_keys.discard(job.key)
+        if hooks.job_done is not None:
+            hooks.job_done(job, line)
+
+    facts = executor.run(todo, rundir, lambda: load_models(cfg), lambda job: budget_for(job, cfg.methods, store),
+                         blocked, sink, hooks)
+    if "weights" not in config and facts.get("weights"):
+        config["weights"] = facts["weights"]
+        tmp = rundir / f".{CONFIG}.tmp"
+        tmp.write_text(json.dumps(config, indent=2))
+        os.replace(tmp, rundir / CONFIG)
+    return rundir

@@ -1,0 +1,107 @@
+"""`vlmteach bench`: run methods over a suite into a resumable run folder, then report."""
+
+from __future__ import annotations
+
+import argparse
+
+from vlmteach.cli.progress import JobBar
+
+DEFAULT_METHODS = "vanilla,best_of_n,teacher_tto"
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reasoner", default="tiny", help="reasoner as NAME or NAME:PATH (default: the built-in tiny one)")
+    p.add_argument("--teacher", default="tiny", help="teacher as NAME or NAME:PATH (default: the built-in tiny one)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                   help="a method option, repeatable, e.g. --set teacher_tto.lr=1e-3 --set best_of_n.n=auto")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="compare methods on a benchmark suite (resumable run folder)")
+    p.add_argument("--suite", default="builtin",
+                   help="builtin | builtin-id | builtin-ood | a VBVR-layout folder (default builtin)")
+    p.add_argument("--methods", default=DEFAULT_METHODS,
+                   help=f"comma list; a variant as NAME[KEY=VALUE;...] (default {DEFAULT_METHODS}); names: "
+                        "vanilla, best_of_n, pass_at_n, prompt_rewrite, tpo, teacher_tto")
+    p.add_argument("--n-per-family", type=int, default=None, metavar="N",
+                   help="instances per family (default 3 for built-in suites, all for a folder)")
+    p.add_argument("--seed", type=int, default=1_000_000, help="first instance seed (>= 1,000,000; default 1,000,000)")
+    p.add_argument("--families", default=None, help="comma list of families/tasks to keep (default all)")
+    p.add_argument("--difficulty", type=int, default=None, help="difficulty level for built-in families (default each family's)")
+    p.add_argument("--out", required=True, metavar="RUNDIR", help="run folder (config.json, results.jsonl, videos/)")
+    p.add_argument("--resume", action="store_true", help="continue the run in RUNDIR, skipping finished jobs")
+    p.add_argument("--retry-failed", action="store_true", help="with --resume: run failed jobs again")
+    p.add_argument("--no-report", action="store_true", help="skip writing the report at the end")
+    p.add_argument("--executor", default="local", choices=("local", "ray"),
+                   help="local: one job after another here; ray: spread over Ray workers (pip install 'vlmteach[ray]')")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="Ray cluster to join (e.g. auto or ray://head:10001); default: start a local one")
+    p.add_argument("--gpus-per-job", type=float, default=0.0, metavar="F",
+                   help="GPUs each Ray worker reserves (fractions share a GPU); default 0 (CPU)")
+    p.add_argument("--cpus-per-job", type=float, default=1.0, metavar="F", help="CPUs each Ray worker reserves (default 1)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="Ray workers (default: as many as the cluster's GPUs or CPUs allow)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads of the local executor (default torch's)")
+    add_model_args(p)
+    p.set_defaults(run=run)
+
+
+def executor_options(args: argparse.Namespace) -> dict:
+    if args.executor == "local":
+        return {"threads": args.threads} if args.threads else {}
+    return {"address": args.ray_address, "workers": args.workers, "gpus_per_job": args.gpus_per_job,
+            "cpus_per_job": args.cpus_per_job}
+
+
+def bench_config(args: argparse.Namespace, **override):
+    from vlmteach.bench.runner import BenchConfig
+    from vlmteach.methods import parse_sets
+
+    fields = {"suite": args.suite, "methods": args.methods, "out": args.out, "n_per_family": args.n_per_family,
+              "seed": args.seed, "families": args.families.split(",") if args.families else None,
+              "difficulty": args.difficulty, "sets": parse_sets(args.sets), "reasoner": args.reasoner,
+              "teacher": args.teacher, "resume": args.resume, "retry_failed": args.retry_failed,
+              "executor": args.executor, "executor_options": executor_options(args)}
+    fields.update(override)
+    return BenchConfig(**fields)
+
+
+def run_and_report(cfg, report: bool = True) -> int:
+    """Run the benchmark with a progress bar; print the summary table and where the report is."""
+    from vlmteach.bench.report import (
+        load_config,
+        load_results,
+        summarize,
+        summary_table,
+        write_report,
+    )
+    from vlmteach.bench.runner import Hooks, run_bench
+
+    bar: JobBar | None = None
+
+    def start(todo: int, total: int) -> None:
+        nonlocal bar
+        if todo < total:
+            print(f"resuming: {total - todo} of {total} jobs already done")
+        bar = JobBar(todo)
+
+    hooks = Hooks(start=start, job_start=lambda job: bar.start(f"{job.method} {job.item_key}"),
+                  progress=lambda step, loss: bar.loss(step, loss), job_done=lambda job, line: bar.done(line),
+                  running=lambda n: bar.running(n))
+    try:
+        rundir = run_bench(cfg, hooks)
+    finally:
+        if bar is not None:
+            bar.close()
+    rows = summarize(load_results(rundir), load_config(rundir).get("methods") or ())
+    print(summary_table(rows))
+    if bar is not None and bar.failed:
+        print(f"{bar.failed} job(s) failed; see their 'error' in {rundir / 'results.jsonl'}")
+    if report:
+        paths = write_report(rundir)
+        print(f"report: {paths.html}\n        {paths.markdown}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_and_report(bench_config(args), report=not args.no_report)

@@ -1,0 +1,115 @@
+"""`vlmteach solve`: one task in, one video out, with the teacher's queries, a live loss and the
+stop reason; writes FILE.mp4, FILE.json (trace and cost) and FILE.loss.png (teacher_tto)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tqdm import tqdm
+
+from vlmteach.cli.bench_cmd import add_model_args
+from vlmteach.errors import VlmteachError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("solve", help="solve one task: image + instruction in, video out")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--instance", help="a sample folder (VBVR-Bench layout, e.g. from `vlmteach tasks make`)")
+    src.add_argument("--image", help="first frame (.png) to start from; needs --prompt")
+    src.add_argument("--family", help="a built-in family: generate the instance of --seed")
+    p.add_argument("--prompt", help="the instruction (with --image)")
+    p.add_argument("--seed", type=int, default=1_000_000,
+                   help="noise seed (and the instance seed with --family; default 1,000,000)")
+    p.add_argument("--method", default="teacher_tto", help="method, or NAME[KEY=VALUE;...] (default teacher_tto)")
+    p.add_argument("--out", default="solution.mp4", help="output video (default solution.mp4)")
+    p.add_argument("--force", action="store_true", help="overwrite --out and its .json / .loss.png")
+    add_model_args(p)
+    p.set_defaults(run=run)
+
+
+def _problem(args: argparse.Namespace):
+    """(Problem, scorer or None, description) from the chosen input."""
+    from vlmteach.bench.suites import builtin_item, check_eval_seed, folder_item
+    from vlmteach.methods import Problem
+    from vlmteach.tasks.vbvr import read_sample
+    from vlmteach.video import read_image
+
+    if args.image:
+        if not args.prompt:
+            raise VlmteachError("--image needs --prompt (the instruction)")
+        return Problem(read_image(args.image), args.prompt, args.seed), None, args.image
+    if args.prompt:
+        raise VlmteachError("--prompt goes with --image; an instance or family brings its own prompt")
+    if args.family:
+        check_eval_seed(args.seed, "--seed")
+        item = builtin_item(args.family, args.seed, None, 0)
+    else:
+        item = folder_item(read_sample(args.instance), 0, args.seed)
+    scorer = item.score if item.instance is not None or item.sample().final_frame is not None else None
+    return Problem(item.first_frame, item.prompt, item.seed if args.family else args.seed), scorer, item.family
+
+
+def run(args: argparse.Namespace) -> int:
+    from vlmteach.bench.jobs import build_method
+    from vlmteach.bench.runner import BenchConfig, load_models
+    from vlmteach.methods import parse_sets
+    from vlmteach.video import write_video
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".mp4", ".gif"):
+        raise VlmteachError(f"--out {out}: must end in .mp4 or .gif")
+    side = [out.with_suffix(".json"), out.with_suffix(".loss.png")]
+    if not args.force and any(p.exists() for p in [out, *side]):
+        raise VlmteachError(f"{out} (or its .json / .loss.png) exists; pass --force to overwrite or pick another --out")
+    sets = parse_sets(args.sets)
+    method = build_method(args.method, sets)
+    problem, scorer, what = _problem(args)
+    print(f"task: {what}\nprompt: {problem.prompt}")
+    reasoner, teacher = load_models(BenchConfig(methods=[args.method], sets=sets, reasoner=args.reasoner,
+                                                teacher=args.teacher))
+    cfg = method.config
+    if method.name in ("teacher_tto", "best_of_n", "tpo"):
+        queries = teacher.propose_queries(problem.first_frame, problem.prompt)
+        print("teacher's queries:")
+        print(f"  goal     {queries.goal}")
+        for q in queries.process:
+            print(f"  process  {q}")
+    total = {"teacher_tto": getattr(cfg, "fixed_steps", None) or getattr(cfg, "max_steps", None)
+             or reasoner.recommended_tto["max_steps"],
+             "best_of_n": cfg.n if isinstance(getattr(cfg, "n", None), int) else None,
+             "pass_at_n": cfg.n if isinstance(getattr(cfg, "n", None), int) else None,
+             "tpo": getattr(cfg, "rounds", None)}.get(method.name)
+    unit = "step" if method.name == "teacher_tto" else "sample"
+    with tqdm(total=total, desc=method.name, unit=unit, dynamic_ncols=True) as bar:
+        def progress(step: int, loss: float) -> None:
+            bar.n = step
+            bar.set_postfix_str(f"loss {loss:.3f}")
+
+        if method.name == "pass_at_n" and scorer is None:
+            raise VlmteachError("pass_at_n picks with the benchmark scorer: give --instance with ground truth or --family")
+        problem.scorer = (lambda v: scorer(v).total) if scorer else None
+        result = method.run(reasoner, teacher, problem, progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_video(result.video, out, max(1, 256 // max(result.video.size)))
+    trace = result.trace
+    if "stop_reason" in trace:
+        print(f"stopped: {trace['stop_reason']} after {result.steps} steps "
+              f"(loss {trace['losses'][0]:.3f} -> {trace['losses'][-1]:.3f}, tau {cfg.tau})")
+        from vlmteach.bench.report import write_loss_plot
+
+        write_loss_plot(trace["losses"], cfg.tau, side[1])
+        print(f"wrote {side[1]}")
+    record = {"method": args.method, "prompt": problem.prompt, "seed": problem.seed, "steps": result.steps,
+              "cost": result.cost.to_dict(), "trace": trace}
+    if scorer is not None:
+        score = scorer(result.video)
+        record.update(score=score.total, parts=score.parts)
+        print(f"score: {score.total:.3f}  " + "  ".join(f"{k} {v:.2f}" for k, v in score.parts.items()))
+    side[0].write_text(json.dumps(record, indent=2))
+    c = result.cost
+    print(f"cost: {c.wall_s:.2f} s, reasoner {c.reasoner_forwards} fwd / {c.reasoner_backwards} bwd, "
+          f"teacher {c.teacher_forwards} fwd / {c.teacher_backwards} bwd")
+    print(f"wrote {out}\nwrote {side[0]}")
+    return 0

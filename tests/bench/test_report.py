@@ -1,0 +1,147 @@
+import argparse
+import html
+import json
+import re
+import shutil
+
+import pytest
+
+from vlmteach.bench.report import load_results, summarize, summary_table, write_report
+from vlmteach.cli import report_cmd
+from vlmteach.errors import VlmteachError
+from vlmteach.tasks import get_family
+from vlmteach.video import write_image, write_video
+
+FAMILIES = {"maze": ("in", "In-Domain_50"), "rotation": ("ood", "Out-of-Domain_50")}
+# (family, index) -> method -> score; None marks the one failed result.
+SCORES = {
+    ("maze", 0): {"vanilla": 0.2, "teacher_tto": 0.6},
+    ("maze", 1): {"vanilla": 0.4, "teacher_tto": 0.8},
+    ("rotation", 0): {"vanilla": 0.1, "teacher_tto": 0.9},
+    ("rotation", 1): {"vanilla": 0.5, "teacher_tto": None},
+}
+# Hand-computed: per split the mean of family means, overall the mean of the two splits; the
+# failed result is left out (counted as 0 it would make teacher_tto's OOD 0.450).
+EXPECTED = {"vanilla": ("0.300", "0.300", "0.300"), "teacher_tto": ("0.800", "0.700", "0.900")}
+QUERIES = ["Does the ball end on the green square?", "Does the ball stay off the grey walls?"]
+
+
+def _line(family, index, method, score, rundir, clip, frame):
+    split, folder = FAMILIES[family]
+    inst = get_family(family).generate(1_000_000 + index)
+    video = f"videos/{method}/{folder}/{family}/{index:05d}.mp4"
+    first = f"instances/{folder}/{family}/{index:05d}.png"
+    (rundir / first).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(frame, rundir / first)
+    failed = score is None
+    if not failed:
+        (rundir / video).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(clip, rundir / video)
+    trace = {}
+    if method == "teacher_tto" and not failed:
+        trace = {"queries": QUERIES, "query_kinds": ["goal", "process"], "losses": [0.9, 0.5, 0.2],
+                 "per_query": [[0.9, 0.9], [0.5, 0.5], [0.2, 0.2]], "stop_reason": "tau"}
+    return {
+        "family": family, "seed": inst.seed, "difficulty": inst.difficulty, "index": index, "split": split,
+        "faculty": inst.faculty, "method": method, "prompt": inst.prompt, "score": score,
+        "parts": {} if failed else {"goal": score}, "steps": 2 if trace else 0,
+        "cost": {"wall_s": 2.0 if method == "teacher_tto" else 0.5, "reasoner_forwards": 4,
+                 "reasoner_backwards": 2 if trace else 0, "teacher_forwards": 3 if trace else 0,
+                 "teacher_backwards": 2 if trace else 0, "peak_mem_mb": 300.0, "peak_mem_kind": "process-rss"},
+        "status": "failed" if failed else "ok", "error": "RuntimeError: out of memory" if failed else None,
+        "trace": trace, "video": None if failed else video, "first_frame": first,
+    }
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    rundir = tmp_path_factory.mktemp("run")
+    inst = get_family("maze").generate(1_000_000)
+    clip = write_video(inst.ground_truth, rundir / "clip.mp4")
+    frame = write_image(inst.first_frame, rundir / "frame.png")
+    lines = [_line(f, i, m, s, rundir, clip, frame) for (f, i), scores in SCORES.items() for m, s in scores.items()]
+    (rundir / "config.json").write_text(json.dumps({
+        "suite": "builtin", "methods": ["vanilla", "teacher_tto"],
+        "method_configs": {"vanilla": {}, "teacher_tto": {"tau": 0.25}},
+    }))
+    text = "".join(json.dumps(x) + "\n" for x in lines) + '{"family": "maze", "se'  # torn last line
+    (rundir / "results.jsonl").write_text(text)
+    return rundir, lines, write_report(rundir)
+
+
+def _md_row(markdown, method):
+    lines = markdown.splitlines()
+    header = next(line for line in lines if line.startswith("| Method | Overall"))
+    row = next(line for line in lines[lines.index(header):] if line.startswith(f"| {method} |"))
+    return dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")]))
+
+
+def test_files_exist_and_results_skip_the_torn_line(run):
+    rundir, lines, paths = run
+    for path in paths.all():
+        assert path.parent == rundir and path.stat().st_size > 0
+    assert len(load_results(rundir)) == len(lines)
+
+
+def test_markdown_numbers_match_hand_computed_and_failed_is_counted(run):
+    _, _, paths = run
+    markdown = paths.markdown.read_text()
+    for method, (overall, in_domain, ood) in EXPECTED.items():
+        row = _md_row(markdown, method)
+        assert (row["Overall"], row["In-domain"], row["Out-of-domain"]) == (overall, in_domain, ood)
+    tto = _md_row(markdown, "teacher_tto")
+    assert (tto["n"], tto["Failed"], tto["Spatiality"], tto["Transformation"]) == ("3", "1", "0.700", "0.900")
+    assert (_md_row(markdown, "vanilla")["n"], _md_row(markdown, "vanilla")["Failed"]) == ("4", "0")
+    assert "](cost_vs_score.png)" in markdown and "](loss_curves.png)" in markdown
+    assert "Appendix: per family" in markdown
+
+
+def test_html_is_self_contained_and_shows_every_method_and_prompt(run):
+    _, lines, paths = run
+    page = paths.html.read_text()
+    sources = re.findall(r'src="([^"]*)"', page)
+    assert sources and all(s.startswith("data:") for s in sources)
+    assert sum(s.startswith("data:image/gif") for s in sources) == 7  # every ok result's video
+    assert "http" not in "".join(re.findall(r'(?:src|href)="([^"]*)"', page))
+    assert "<script" not in page and "<link" not in page
+    for text in ("vanilla", "teacher_tto", *QUERIES, "out of memory", *{x["prompt"] for x in lines}):
+        assert html.escape(text) in page
+
+
+def test_summary_table_names_every_method():
+    rows = summarize([
+        {"split": "in", "family": "a", "index": i, "method": "vanilla", "score": 0.0, "status": "ok"}
+        for i in range(3)
+    ] + [{"split": "in", "family": "b", "index": 0, "method": "vanilla", "score": 1.0, "status": "ok"},
+         {"split": "in", "family": "b", "index": 0, "method": "tpo", "score": None, "status": "failed"}],
+        methods=["tpo", "vanilla"])
+    assert [r.method for r in rows] == ["tpo", "vanilla"]
+    assert rows[1].in_domain == rows[1].overall == 0.5  # mean of family means, not of instances
+    assert rows[0].overall is None and rows[0].failed == 1
+    table = summary_table(rows)
+    assert "tpo" in table and "vanilla" in table and "0.500" in table
+
+
+def test_run_without_losses_gets_a_placeholder_figure(tmp_path):
+    line = {"split": "in", "family": "maze", "index": 0, "method": "vanilla", "score": 0.5, "status": "ok",
+            "prompt": "p", "video": None, "first_frame": None}
+    (tmp_path / "results.jsonl").write_text(json.dumps(line) + "\n")
+    paths = write_report(tmp_path)
+    assert paths.loss_curves.stat().st_size > 0
+    assert "placeholder" in paths.markdown.read_text()
+
+
+def test_missing_results_names_the_file_and_the_command(tmp_path):
+    with pytest.raises(VlmteachError, match=r"results\.jsonl.*vlmteach bench"):
+        write_report(tmp_path)
+
+
+def test_cli_prints_the_table_and_paths(run, tmp_path, capsys):
+    rundir = shutil.copytree(run[0], tmp_path / "run")  # a copy: the other tests read the shared report
+    parser = argparse.ArgumentParser()
+    report_cmd.register(parser.add_subparsers())
+    args = parser.parse_args(["report", str(rundir), "--max-instances", "1"])
+    assert args.run(args) == 0
+    out = capsys.readouterr().out
+    assert "teacher_tto" in out and "vanilla" in out and "report.html" in out
+    assert "Showing the first 1 of 4 instances" in (rundir / "report.html").read_text()

@@ -1,0 +1,43 @@
+import json
+
+from vlmteach.cli.main import main
+
+
+def test_solve_shows_queries_loss_and_stop_reason(tmp_path, capsys):
+    out = tmp_path / "maze.mp4"
+    args = ["solve", "--family", "maze", "--seed", "1000004", "--set", "teacher_tto.max_steps=2",
+            "--set", "teacher_tto.lr=1e-3", "--out", str(out)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "goal" in text and "process" in text and "stopped:" in text and "score:" in text
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["steps"] <= 2 and record["trace"]["losses"]
+    assert out.exists() and out.with_suffix(".loss.png").exists()
+    assert main(args) == 2  # never overwrites without --force
+    assert "--force" in capsys.readouterr().err
+
+
+def test_solve_from_an_image_and_prompt(tmp_path, capsys):
+    from vlmteach.tasks import get_family
+    from vlmteach.video import write_image
+
+    inst = get_family("gravity").generate(1_000_000)
+    write_image(inst.first_frame, tmp_path / "first.png", 8)
+    assert main(["solve", "--image", str(tmp_path / "first.png"), "--prompt", inst.prompt, "--method", "vanilla",
+                 "--out", str(tmp_path / "v.mp4")]) == 0
+    assert (tmp_path / "v.mp4").exists() and "score:" not in capsys.readouterr().out
+    assert main(["solve", "--image", str(tmp_path / "first.png"), "--out", str(tmp_path / "w.mp4")]) == 2
+    assert "--image needs --prompt" in capsys.readouterr().err
+
+
+def test_bench_then_report(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["bench", "--families", "light_sequence", "--n-per-family", "1", "--methods", "vanilla,pass_at_n",
+                 "--set", "pass_at_n.n=2", "--out", str(run)]) == 0
+    text = capsys.readouterr().out
+    assert "pass_at_n" in text and "report.html" in text
+    assert (run / "report.html").exists() and (run / "report.md").exists()
+    assert main(["bench", "--families", "light_sequence", "--n-per-family", "1", "--out", str(run)]) == 2
+    assert main(["bench", "--methods", "vanilla", "--seed", "5", "--out", str(tmp_path / "x")]) == 2
+    assert "training seed range" in capsys.readouterr().err
+    assert main(["report", str(run)]) == 0
