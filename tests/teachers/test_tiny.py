@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from vlmteach import teachers
+from vlmteach.teachers import Teacher
 from vlmteach.errors import VlmteachError
 from vlmteach.tasks import all_families, get_family
 
@@ -17,8 +18,34 @@ def teacher():
 def test_loads_within_size(teacher):
     assert sum(p.numel() for p in teacher.net.parameters()) <= 5_000_000
     assert not teacher.can_generate
+
+
+def test_template_rewrite_and_critique(teacher, monkeypatch):
+    inst = get_family("maze").generate(1_000_000)
+    queries = teacher.propose_queries(inst.first_frame, inst.prompt)
+    rewritten = teacher.rewrite_prompt(inst.first_frame, inst.prompt)
+    assert rewritten.startswith(inst.prompt) and all(q in rewritten for q in queries.process)
+    # the critique lists exactly the queries answered "No" (logit < 0)
+    monkeypatch.setattr(teacher, "yes_logits", lambda frames, texts: torch.tensor([-1.0, 2.0, -0.5, 3.0]))
+    critique = teacher.critique(inst.ground_truth.frames, inst.prompt)
+    assert critique.splitlines()[1:] == [f"- {queries.texts[0]}", f"- {queries.texts[2]}"]
+    monkeypatch.setattr(teacher, "yes_logits", lambda frames, texts: torch.ones(4))
+    assert teacher.critique(inst.ground_truth.frames, inst.prompt) == ""
+    critique = f"The video fails these checks:\n- {queries.goal}"
+    assert teacher.rewrite_prompt(inst.first_frame, inst.prompt, critique) == " ".join(
+        [inst.prompt, "Make sure of this:", *(x[2:] for x in critique.splitlines()[1:])])
+
+
+def test_a_teacher_that_cannot_generate_says_so():
+    class Judge(Teacher):
+        def propose_queries(self, first_frame, prompt):
+            return None
+
+        def yes_nll(self, frames, queries):
+            return None
+
     with pytest.raises(VlmteachError, match="cannot generate"):
-        teacher.rewrite_prompt(torch.zeros(3, 32, 32), "x")
+        Judge().rewrite_prompt(torch.zeros(3, 32, 32), "x")
 
 
 def test_yes_nll_is_differentiable_and_encodes_the_video_once(teacher):

@@ -2,6 +2,9 @@
 
 import json
 
+import torch
+from safetensors import safe_open
+
 from vlmteach.reasoners.tiny import TinyReasoner
 from vlmteach.teachers.tiny import TinyTeacher
 from vlmteach.train.reasoner import ReasonerTrainConfig, train_reasoner
@@ -26,8 +29,17 @@ def test_reasoner_then_teacher_train_and_resume(tmp_path):
     model = TinyReasoner.load(tmp_path)
     assert model.cfg.dim == 32 and model.cfg.latent_std > 0
 
-    train_teacher(TeacherTrainConfig(out=str(tmp_path), reasoner=str(tmp_path), steps=2, batch=2, pool=2,
-                                     checkpoint_every=1, dim=32))
+    tiny = dict(out=str(tmp_path), reasoner=str(tmp_path), steps=2, batch=2, pool=2, checkpoint_every=1, dim=32,
+                adv_loops=1, adv_steps=2)
+    train_teacher(TeacherTrainConfig(adv_rounds=1, **tiny))
+    first_round = (tmp_path / "adversarial_1.safetensors").read_bytes()
+    # one more adversarial round resumes after the first: its pool is reused, a second one is made
+    train_teacher(TeacherTrainConfig(adv_rounds=2, **tiny))
+    assert (tmp_path / "adversarial_1.safetensors").read_bytes() == first_round
+    with safe_open(str(tmp_path / "adversarial_2.safetensors"), framework="pt") as f:
+        videos = f.get_tensor("videos")
+        assert videos.dtype == torch.uint8 and videos.shape[0] == 3  # 2 one-step snapshots + the final sample
+        assert len(json.loads(f.metadata()["instances"])) == 3
     teacher = TinyTeacher.load(tmp_path)
     assert teacher.cfg.dim == 32
     assert json.loads((tmp_path / "tiny_teacher.train.json").read_text())["train_seeds"] == list(TEACHER_SEEDS)

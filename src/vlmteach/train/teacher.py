@@ -2,14 +2,17 @@
 
 Videos: ground truths, every corruption of the catalog, static videos (the first frame held), the
 tiny reasoner's own 4-step samples and its light-decoded one-step predictions (what test-time
-optimization shows the teacher), half of them with pixel noise. Queries: the rule book's task-specific queries and the generic ones. Labels: the
-rule-based scorer's part named by each query's check (satisfied = part >= 0.999). Noise augmentation
-and the reasoner's imperfect frames keep the teacher's gradients smooth: it cannot be fooled by
-imperceptible pixel changes because it never saw clean-only inputs.
+optimization shows the teacher), half of them with pixel noise. Queries: the rule book's
+task-specific queries and the generic ones. Labels: the rule-based scorer's part named by each
+query's check (satisfied = part >= 0.999). Noise augmentation and the reasoner's imperfect frames
+keep the teacher's gradients smooth: it cannot be fooled by imperceptible pixel changes because it
+never saw clean-only inputs. After that, adversarial rounds (train/adversarial.py) add the videos
+that the method's own loop makes against the current teacher, labelled by the scorers.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import save_file
 from tqdm import tqdm
 
 from vlmteach.nn import WordTokenizer
@@ -27,16 +32,19 @@ from vlmteach.tasks.corruptions import corrupt
 from vlmteach.teachers.base import QuerySet
 from vlmteach.teachers.rulebook import all_query_texts, generic_queries, propose
 from vlmteach.teachers.tiny import TinyTeacher, TinyTeacherConfig
+from vlmteach.train.adversarial import adversarial_pool
 from vlmteach.train.data import draw_instances
 from vlmteach.train.record import finish
 from vlmteach.train.schedule import resume_at, warmup_cosine
 from vlmteach.train.seeds import TEACHER_SEEDS
 from vlmteach.video import Video
 
-SOURCES = ("ground_truth", "corruption", "static", "sample", "one_step")
+SOURCES = ("ground_truth", "corruption", "static", "sample", "one_step", "adversarial")
 # Ground truths are the only reliable "Yes" for goal queries, and a video in which nothing happens is
-# the commonest way to fail them, so both get a fixed share.
-SOURCE_P = (0.25, 0.3, 0.1, 0.2, 0.15)
+# the commonest way to fail them, so both get a fixed share. "adversarial" videos (what the test-time
+# loop makes of the reasoner against the current teacher) exist only in the adversarial rounds.
+SOURCE_P = (0.25, 0.3, 0.1, 0.2, 0.15, 0.0)
+ADVERSARIAL_P = (0.2, 0.2, 0.05, 0.1, 0.1, 0.35)
 SATISFIED = 0.999
 
 
@@ -54,6 +62,10 @@ class TeacherTrainConfig:
     noise_max: float = 0.12
     pool: int = 1536  # reasoner samples and one-step predictions made once, each
     dim: int = 96
+    adv_rounds: int = 3  # adversarial rounds after `steps` (train/adversarial.py)
+    adv_loops: int = 256  # test-time loops against the current teacher per round
+    adv_steps: int = 600  # teacher steps per round
+    adv_lr: float = 1e-4
 
 
 def label(check: str, parts: dict[str, float]) -> float:
@@ -113,11 +125,11 @@ class Pairs:
 
 
 def make_pairs(rng: np.random.Generator, insts: list[Instance], pool: Pool,
-               noise_p: float, noise_max: float) -> Pairs:
+               noise_p: float, noise_max: float, source_p: tuple[float, ...] = SOURCE_P) -> Pairs:
     """Labelled pairs for a batch of instances; reasoner-made videos come from the pool, each with
     its own instance."""
     insts = list(insts)
-    sources = [SOURCES[i] for i in rng.choice(len(SOURCES), size=len(insts), p=SOURCE_P)]
+    sources = [SOURCES[i] for i in rng.choice(len(SOURCES), size=len(insts), p=source_p)]
     videos: list[torch.Tensor] = [torch.empty(0)] * len(insts)
     for i, src in enumerate(sources):
         if src in pool:
@@ -170,24 +182,60 @@ def train_teacher(cfg: TeacherTrainConfig) -> Path:
         step, rng.bit_generator.state = meta["step"], meta["rng"]
         resume_at(sched, step)
     started = time.time()
-    bar = tqdm(total=cfg.steps, initial=step, desc="teacher", unit="step")
-    while step < cfg.steps:
-        insts = draw_instances(rng, families, cfg.batch, TEACHER_SEEDS)
-        pairs = make_pairs(rng, insts, pool, cfg.noise_p, cfg.noise_max)
-        tokens = net.encode_video(pairs.videos.to(device))  # (B, N, D)
-        logits = net.logits(tokens[pairs.owner], teacher.tokenizer.encode(pairs.texts).to(device))
-        labels = pairs.labels
-        loss = F.binary_cross_entropy_with_logits(logits, labels.to(device))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        step += 1
-        acc = ((logits > 0).float().cpu() == labels).float().mean().item()
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{acc:.2f}")
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            save_checkpoint(ckpt, net, opt, {"step": step, "rng": rng.bit_generator.state})
+    total = cfg.steps + cfg.adv_rounds * cfg.adv_steps
+    bar = tqdm(total=total, initial=step, desc="teacher", unit="step")
+    while step < total:
+        stage_end = cfg.steps if step < cfg.steps else step + cfg.adv_steps - (step - cfg.steps) % cfg.adv_steps
+        source_p = SOURCE_P
+        if step >= cfg.steps:  # an adversarial round: extend the pool against the current teacher
+            rnd = (step - cfg.steps) // cfg.adv_steps
+            pool["adversarial"] = load_adversarial(out, rnd + 1, cfg, reasoner, teacher, families)
+            source_p = ADVERSARIAL_P
+            for group in opt.param_groups:
+                group["lr"] = cfg.adv_lr
+        while step < stage_end:
+            loss, acc = train_step(net, teacher, opt, rng, families, pool, cfg, device, source_p)
+            if step < cfg.steps:
+                sched.step()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.2f}")
+            if step % cfg.checkpoint_every == 0 or step == stage_end:
+                save_checkpoint(ckpt, net, opt, {"step": step, "rng": rng.bit_generator.state})
     bar.close()
     return finish(teacher, out, "tiny_teacher", cfg, TEACHER_SEEDS, [f.name for f in families], started)
+
+
+def train_step(net, teacher, opt, rng, families, pool, cfg, device, source_p) -> tuple[float, float]:
+    """One teacher step on a fresh batch of labelled pairs; returns (loss, accuracy)."""
+    insts = draw_instances(rng, families, cfg.batch, TEACHER_SEEDS)
+    pairs = make_pairs(rng, insts, pool, cfg.noise_p, cfg.noise_max, source_p)
+    tokens = net.encode_video(pairs.videos.to(device))  # (B, N, D)
+    logits = net.logits(tokens[pairs.owner], teacher.tokenizer.encode(pairs.texts).to(device))
+    labels = pairs.labels
+    loss = F.binary_cross_entropy_with_logits(logits, labels.to(device))
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    opt.step()
+    acc = ((logits > 0).float().cpu() == labels).float().mean().item()
+    return loss.item(), acc
+
+
+def load_adversarial(out: Path, rounds: int, cfg: TeacherTrainConfig, reasoner: TinyReasoner,
+                     teacher: TinyTeacher, families: list[TaskFamily]) -> list:
+    """The adversarial pool of rounds 1..`rounds`: each round's videos are made once against the
+    teacher as it was when the round began, saved (safetensors + JSON) and reloaded on resume."""
+    pool = []
+    for r in range(1, rounds + 1):
+        path = out / f"adversarial_{r}.safetensors"
+        if not path.exists():
+            rng = np.random.default_rng([cfg.seed, 11, r])
+            made = adversarial_pool(reasoner, teacher, cfg.adv_loops, rng, families, TEACHER_SEEDS, queries_for)
+            save_file({"videos": torch.stack([v for _, v in made])}, path,
+                      metadata={"instances": json.dumps([i.to_json() for i, _ in made])})
+        with safe_open(str(path), framework="pt") as f:
+            videos = f.get_tensor("videos")
+            insts = [Instance.from_json(x) for x in json.loads(f.metadata()["instances"])]
+        pool += list(zip(insts, videos))
+    return pool

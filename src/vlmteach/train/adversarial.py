@@ -1,0 +1,75 @@
+"""Adversarial rounds for the tiny teacher: run the method's own test-time loop against the current
+teacher and label what it produces with the rule-based scorers.
+
+A teacher trained only on ground truths, corruptions and plain reasoner samples is easy to fool:
+optimizing a LoRA against it lowers its loss while the true score falls (measured: 16 steps took
+the one-step score from 0.158 to 0.092). Each round adds the videos that fooled it, with their
+true labels, to its training pool, so the cheapest way to raise P("Yes") becomes doing the task."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from vlmteach.optim import TTOConfig, teacher_loss
+from vlmteach.optim.tto import make_optimizer
+from vlmteach.reasoners.tiny import TinyReasoner
+from vlmteach.tasks import Instance, TaskFamily
+from vlmteach.teachers.tiny import TinyTeacher
+from vlmteach.train.data import draw_instances
+
+LRS = (3e-4, 1e-3, 3e-3)  # the learning rates the method may use, so every one is covered
+MAX_STEPS = 16
+SNAPSHOTS = 2  # one-step predictions kept per run, at random steps
+
+
+def tto_videos(reasoner: TinyReasoner, teacher: TinyTeacher, inst: Instance, queries, seed: int,
+               rng: np.random.Generator) -> list[torch.Tensor]:
+    """Light-decoded one-step predictions at random steps of a loop against `teacher`, plus the
+    final 4-step sample (full decoder): what the method shows the teacher and what it outputs."""
+    cfg = TTOConfig(lr=float(rng.choice(LRS)))
+    keep = {int(s) for s in rng.choice(np.arange(1, MAX_STEPS + 1), size=SNAPSHOTS, replace=False)}
+    cond, z1 = reasoner.condition(inst.first_frame, inst.prompt), reasoner.noise(seed)
+    reasoner.add_lora(cfg.rank)
+    out = []
+    try:
+        opt = make_optimizer(reasoner.lora_parameters(), cfg)
+        for step in range(MAX_STEPS + 1):
+            loss, _ = teacher_loss(reasoner, teacher, cond, z1, queries, cfg)
+            if step in keep:
+                with torch.no_grad():
+                    out.append(reasoner.decode_light(reasoner.one_step(z1, cond)).clamp(0, 1))
+            if step == MAX_STEPS:
+                break
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            out.append(reasoner.decode_frames(reasoner.sample(z1, cond)))
+    finally:
+        reasoner.drop_lora()
+    return out
+
+
+def adversarial_pool(reasoner: TinyReasoner, teacher: TinyTeacher, n: int, rng: np.random.Generator,
+                     families: list[TaskFamily], seeds: tuple[int, int], queries_for) -> list[tuple[Instance, torch.Tensor]]:
+    """(instance, uint8 video) pairs from `n` loops against the current teacher (frozen meanwhile)."""
+    params = list(teacher.net.parameters())
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    was_training = teacher.net.training
+    device = next(teacher.net.parameters()).device
+    teacher.net.cpu().eval()  # the reasoner and its LoRA live on the CPU
+    out = []
+    try:
+        for inst in tqdm(draw_instances(rng, families, n, seeds), desc="adversarial loops", unit="loop"):
+            queries = queries_for(inst, rng)
+            for video in tto_videos(reasoner, teacher, inst, queries, int(rng.integers(2**31)), rng):
+                out.append((inst, video.mul(255).round().to(torch.uint8)))
+    finally:
+        for p, f in zip(params, flags):
+            p.requires_grad_(f)
+        teacher.net.to(device).train(was_training)
+    return out
