@@ -142,8 +142,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=640, help="held-out videos for the teacher (x 2-4 queries)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--grad-check", type=int, default=3, help="instances per family for the gradient check (0: skip)")
-    parser.add_argument("--grad-steps", type=int, default=12)
-    parser.add_argument("--grad-lr", type=float, default=2e-3)
+    parser.add_argument("--grad-steps", type=int, default=4)  # the tiny reasoner's recommended teacher_tto budget
+    parser.add_argument("--grad-lr", type=float, default=3e-4)  # and learning rate
     parser.add_argument("--weights", default=None, help="folder with tiny_{reasoner,teacher} files (default: shipped)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
