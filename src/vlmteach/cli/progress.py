@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from tqdm import tqdm
 
 
@@ -10,7 +12,9 @@ class JobBar:
     jobs in flight (ray) or the job in flight and its live loss (local)."""
 
     def __init__(self, total: int, desc: str = "bench"):
-        self.bar = tqdm(total=total, desc=desc, unit="job", dynamic_ncols=True)
+        # On a terminal the postfix redraws live; in a log (CI, nohup) only when a job ends.
+        self.live = sys.stderr.isatty()
+        self.bar = tqdm(total=total, desc=desc, unit="job", dynamic_ncols=True, mininterval=0.1 if self.live else 5.0)
         self.failed = 0
         self._running: int | None = None
 
@@ -20,7 +24,7 @@ class JobBar:
             parts.append(f"running {self._running}")
         else:
             parts.append(text)
-        self.bar.set_postfix_str(" | ".join(parts))
+        self.bar.set_postfix_str(" | ".join(parts), refresh=self.live)
 
     def loss(self, step: int, value: float) -> None:
         self._show(f"{self._job} step {step} loss {value:.3f}")
