@@ -27,7 +27,7 @@ from vlmteach.errors import VlmteachError
 
 CONFIG = "config.json"
 # Keys that define the jobs and how they run; a resumed run must agree on all of them.
-IDENTITY = ("suite", "n_per_family", "seed", "families", "difficulty", "sets", "reasoner", "teacher")
+IDENTITY = ("suite", "n_per_family", "seed", "families", "difficulty", "sets", "reasoner", "teacher", "query_writer")
 
 
 @dataclass
@@ -42,6 +42,7 @@ class BenchConfig:
     sets: dict[str, dict[str, str]] = field(default_factory=dict)
     reasoner: str = "tiny"  # NAME or NAME:PATH
     teacher: str = "tiny"
+    query_writer: str | None = None  # NAME:SPEC of a generating teacher that writes the queries (openai_chat)
     resume: bool = False
     retry_failed: bool = False
     executor: str = "local"  # local | ray
@@ -70,7 +71,12 @@ def load_models(cfg: BenchConfig):
 
     r_name, r_path = split_spec(cfg.reasoner)
     t_name, t_path = split_spec(cfg.teacher)
-    return reasoners.load(r_name, r_path), teachers.load(t_name, t_path)
+    teacher = teachers.load(t_name, t_path)
+    if cfg.query_writer:
+        from vlmteach.teachers.compose import WriterJudge
+
+        teacher = WriterJudge(teachers.load(*split_spec(cfg.query_writer)), teacher)
+    return reasoners.load(r_name, r_path), teacher
 
 
 def method_configs(cfg: BenchConfig) -> dict[str, dict[str, Any]]:

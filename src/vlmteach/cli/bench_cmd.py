@@ -12,6 +12,10 @@ DEFAULT_METHODS = "vanilla,best_of_n,teacher_tto"
 def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reasoner", default="tiny", help="reasoner as NAME or NAME:PATH (default: the built-in tiny one)")
     p.add_argument("--teacher", default="tiny", help="teacher as NAME or NAME:PATH (default: the built-in tiny one)")
+    p.add_argument("--query-writer", default=None, metavar="NAME:SPEC",
+                   help="a generating teacher that writes the queries, rewrites and critiques, e.g. "
+                        "openai_chat:http://127.0.0.1:8000/v1,model=Qwen3-VL-8B (API key from $OPENAI_API_KEY); "
+                        "--teacher then only judges")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="METHOD.KEY=VALUE",
                    help="a method option, repeatable, e.g. --set teacher_tto.lr=1e-3 --set best_of_n.n=auto")
 
@@ -60,7 +64,7 @@ def bench_config(args: argparse.Namespace, **override):
     fields = {"suite": args.suite, "methods": args.methods, "out": args.out, "n_per_family": args.n_per_family,
               "seed": args.seed, "families": args.families.split(",") if args.families else None,
               "difficulty": args.difficulty, "sets": parse_sets(args.sets), "reasoner": args.reasoner,
-              "teacher": args.teacher, "resume": args.resume, "retry_failed": args.retry_failed,
+              "teacher": args.teacher, "query_writer": args.query_writer, "resume": args.resume, "retry_failed": args.retry_failed,
               "executor": args.executor, "executor_options": executor_options(args)}
     fields.update(override)
     return BenchConfig(**fields)

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     problem, scorer, what = _problem(args)
     print(f"task: {what}\nprompt: {problem.prompt}")
     reasoner, teacher = load_models(BenchConfig(methods=[args.method], sets=sets, reasoner=args.reasoner,
-                                                teacher=args.teacher))
+                                                teacher=args.teacher, query_writer=args.query_writer))
     cfg = method.config
     if method.name in ("teacher_tto", "best_of_n", "tpo"):
         queries = teacher.propose_queries(problem.first_frame, problem.prompt)

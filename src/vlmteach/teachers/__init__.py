@@ -15,12 +15,19 @@ def weights_dir() -> Path:
 
 
 def load(name: str = "tiny", path: str | Path | None = None) -> Teacher:
-    """A teacher by name: "tiny" loads the shipped weights (or those in `path`)."""
+    """A teacher by name: "tiny" loads the shipped weights (or those in `path`); "openai_chat" is a
+    query writer at the URL in `path` ("URL[,model=NAME,...]"), to combine with a judge."""
     if name == "tiny":
         from vlmteach.teachers.tiny import TinyTeacher
 
         return TinyTeacher.load(path or weights_dir())
-    raise VlmteachError(f"unknown teacher {name!r}; known: tiny")
+    if name == "openai_chat":
+        from vlmteach.teachers.openai_chat import OpenAIChatWriter, parse_spec
+
+        if not path:
+            raise VlmteachError("openai_chat needs a URL: openai_chat:http://HOST:PORT/v1[,model=NAME]")
+        return OpenAIChatWriter(parse_spec(str(path)))
+    raise VlmteachError(f"unknown teacher {name!r}; known: tiny, openai_chat")
 
 
 __all__ = ["QuerySet", "Teacher", "TeacherCost", "generic_queries", "load", "weights_dir"]
