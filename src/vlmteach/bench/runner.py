@@ -99,6 +99,13 @@ def _budget_label(labels: list[str]) -> str | None:
     return "teacher_tto" if "teacher_tto" in tto else (tto[0] if tto else None)
 
 
+def write_config(rundir: Path, config: dict[str, Any]) -> None:
+    """Replace config.json atomically (a crash leaves the old one or the new one, never half)."""
+    tmp = rundir / f".{CONFIG}.tmp"
+    tmp.write_text(json.dumps(config, indent=2))
+    os.replace(tmp, rundir / CONFIG)
+
+
 def prepare(cfg: BenchConfig) -> tuple[Path, ResultStore, dict[str, Any]]:
     """Create or reopen the run folder; refuse to mix runs or overwrite results."""
     rundir = Path(cfg.out)
@@ -106,26 +113,25 @@ def prepare(cfg: BenchConfig) -> tuple[Path, ResultStore, dict[str, Any]]:
     store = ResultStore(rundir)
     path = rundir / CONFIG
     old = json.loads(path.read_text()) if path.exists() else None
+    resolved = method_configs(cfg)
     if old is not None or len(store):
         if not cfg.resume:
             raise VlmteachError(f"{rundir} already holds a run; pass --resume to continue it, or choose a new --out")
         if old is not None:
-            diff = [k for k in IDENTITY if json.loads(json.dumps(old.get(k))) != json.loads(json.dumps(getattr(cfg, k)))]
+            diff = [k for k in IDENTITY if old.get(k) != json.loads(json.dumps(getattr(cfg, k)))]  # as JSON stores it
             if diff:
                 raise VlmteachError(f"{rundir}: --resume with different settings ({', '.join(diff)}) than the run "
                                     f"was started with; use a new --out, or the original settings (see {path})")
             for label in cfg.methods:
-                if label in old.get("method_configs", {}) and old["method_configs"][label] != method_configs(cfg)[label]:
+                if label in old.get("method_configs", {}) and old["method_configs"][label] != resolved[label]:
                     raise VlmteachError(f"{rundir}: method {label!r} resolves to other options than when the run "
                                         "started (a changed default?); use a new --out")
     methods = list(dict.fromkeys((old or {}).get("methods", []) + cfg.methods))
     config = {**(old or {}), **cfg.identity(), "methods": methods,
-              "method_configs": {**(old or {}).get("method_configs", {}), **method_configs(cfg)},
+              "method_configs": {**(old or {}).get("method_configs", {}), **resolved},
               "vlmteach": __version__, "python": platform.python_version()}
     config.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    tmp = path.with_name(f".{CONFIG}.tmp")
-    tmp.write_text(json.dumps(config, indent=2))
-    os.replace(tmp, path)
+    write_config(rundir, config)
     return rundir, store, config
 
 
@@ -177,7 +183,5 @@ def run_bench(cfg: BenchConfig, hooks: Hooks | None = None, executor: Executor |
                          blocked, sink, hooks)
     if "weights" not in config and facts.get("weights"):
         config["weights"] = facts["weights"]
-        tmp = rundir / f".{CONFIG}.tmp"
-        tmp.write_text(json.dumps(config, indent=2))
-        os.replace(tmp, rundir / CONFIG)
+        write_config(rundir, config)
     return rundir

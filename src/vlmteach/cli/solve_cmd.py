@@ -66,16 +66,12 @@ def run(args: argparse.Namespace) -> int:
     sets = parse_sets(args.sets)
     method = build_method(args.method, sets)
     problem, scorer, what = _problem(args)
+    if method.name == "pass_at_n" and scorer is None:
+        raise VlmteachError("pass_at_n picks with the benchmark scorer: give --instance with ground truth or --family")
     print(f"task: {what}\nprompt: {problem.prompt}")
     reasoner, teacher = load_models(BenchConfig(methods=[args.method], sets=sets, reasoner=args.reasoner,
                                                 teacher=args.teacher, query_writer=args.query_writer))
     cfg = method.config
-    if method.name in ("teacher_tto", "best_of_n", "tpo"):
-        queries = teacher.propose_queries(problem.first_frame, problem.prompt)
-        print("teacher's queries:")
-        print(f"  goal     {queries.goal}")
-        for q in queries.process:
-            print(f"  process  {q}")
     total = {"teacher_tto": getattr(cfg, "fixed_steps", None) or getattr(cfg, "max_steps", None)
              or reasoner.recommended_tto["max_steps"],
              "best_of_n": cfg.n if isinstance(getattr(cfg, "n", None), int) else None,
@@ -87,13 +83,15 @@ def run(args: argparse.Namespace) -> int:
             bar.n = step
             bar.set_postfix_str(f"loss {loss:.3f}")
 
-        if method.name == "pass_at_n" and scorer is None:
-            raise VlmteachError("pass_at_n picks with the benchmark scorer: give --instance with ground truth or --family")
         problem.scorer = (lambda v: scorer(v).total) if scorer else None
         result = method.run(reasoner, teacher, problem, progress)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_video(result.video, out, max(1, 256 // max(result.video.size)))
     trace = result.trace
+    if trace.get("queries"):  # the queries the method used (asked once: a generating writer may vary)
+        print("teacher's queries:")
+        for i, q in enumerate(trace["queries"]):
+            print(f"  {'goal' if i == 0 else 'process':<9}{q}")
     if "stop_reason" in trace:
         print(f"stopped: {trace['stop_reason']} after {result.steps} steps "
               f"(loss {trace['losses'][0]:.3f} -> {trace['losses'][-1]:.3f}, tau {cfg.tau})")

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from vlmteach.optim import query_loss
+from vlmteach.optim import frames_loss
 from vlmteach.reasoners import Reasoner
 from vlmteach.teachers import QuerySet, Teacher
-from vlmteach.video import Video, sample_frames
+from vlmteach.video import Video
 
 
 def candidate_seed(seed: int, i: int) -> int:
@@ -27,5 +27,5 @@ def full_sample(reasoner: Reasoner, cond: Any, seed: int, steps: int | None = No
 @torch.no_grad()
 def teacher_loss_of(teacher: Teacher, video: Video, queries: QuerySet, frames: int = 24) -> tuple[float, list[float]]:
     """The teacher's weighted "Yes" NLL of a finished video (lower is better) and per query."""
-    nll = teacher.yes_nll(sample_frames(video.frames, min(frames, video.frames.shape[0])), queries.texts)
-    return float(query_loss(nll, queries)), [float(v) for v in nll]
+    loss, nll = frames_loss(teacher, video.frames, queries, frames)
+    return float(loss), [float(v) for v in nll]

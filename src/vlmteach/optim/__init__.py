@@ -2,7 +2,7 @@
 step and the early-stopping loop."""
 
 from vlmteach.optim.gradmode import GRAD_MODES, clean_prediction
-from vlmteach.optim.loss import query_loss
+from vlmteach.optim.loss import frames_loss, query_loss
 from vlmteach.optim.step import (
            StepResult,
            backward_step,
@@ -11,5 +11,5 @@ from vlmteach.optim.step import (
 )
 from vlmteach.optim.tto import TTOConfig, TTOTrace, optimize, teacher_loss
 
-__all__ = ["GRAD_MODES", "StepResult", "TTOConfig", "TTOTrace", "backward_step", "clean_prediction",
+__all__ = ["GRAD_MODES", "StepResult", "TTOConfig", "TTOTrace", "backward_step", "clean_prediction", "frames_loss",
            "one_step_loss", "optimization_step", "optimize", "query_loss", "teacher_loss"]

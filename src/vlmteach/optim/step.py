@@ -9,10 +9,10 @@ from typing import Any
 
 import torch
 
-from vlmteach.optim.loss import query_loss
+from vlmteach.optim.gradmode import clean_prediction
+from vlmteach.optim.loss import frames_loss
 from vlmteach.reasoners import Reasoner
 from vlmteach.teachers import QuerySet, Teacher
-from vlmteach.video import sample_frames
 
 
 @dataclass(frozen=True)
@@ -22,11 +22,12 @@ class StepResult:
 
 
 def one_step_loss(reasoner: Reasoner, teacher: Teacher, cond: Any, z1: torch.Tensor, queries: QuerySet,
-                  frames: int = 24) -> tuple[torch.Tensor, torch.Tensor]:
-    """(weighted loss, per-query NLL) of the light-decoded one-step prediction; differentiable."""
-    video = reasoner.decode_light(reasoner.one_step(z1, cond))
-    nll = teacher.yes_nll(sample_frames(video, frames), queries.texts)
-    return query_loss(nll, queries), nll
+                  frames: int = 24, grad: str = "first-step",
+                  sample_steps: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weighted loss, per-query NLL) of the light-decoded clean prediction of gradient mode `grad`
+    (the one-step prediction by default); differentiable."""
+    video = reasoner.decode_light(clean_prediction(reasoner, z1, cond, grad, sample_steps))
+    return frames_loss(teacher, video, queries, frames)
 
 
 def backward_step(reasoner: Reasoner, teacher: Teacher, loss: torch.Tensor,

@@ -11,11 +11,10 @@ from typing import Any
 import torch
 
 from vlmteach.errors import VlmteachError
-from vlmteach.optim.gradmode import GRAD_MODES, check_grad_mode, clean_prediction
-from vlmteach.optim.loss import query_loss
+from vlmteach.optim.gradmode import GRAD_MODES, check_grad_mode
+from vlmteach.optim.step import backward_step, one_step_loss
 from vlmteach.reasoners import Reasoner
 from vlmteach.teachers import QuerySet, Teacher
-from vlmteach.video import sample_frames
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 
@@ -76,9 +75,7 @@ def make_optimizer(params: list[torch.nn.Parameter], cfg: TTOConfig) -> torch.op
 def teacher_loss(reasoner: Reasoner, teacher: Teacher, cond: Any, z1: torch.Tensor, queries: QuerySet,
                  cfg: TTOConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """(weighted loss, per-query NLL) of the light-decoded clean prediction, differentiable."""
-    video = reasoner.decode_light(clean_prediction(reasoner, z1, cond, cfg.grad, cfg.sample_steps))
-    nll = teacher.yes_nll(sample_frames(video, min(cfg.frames, video.shape[0])), queries.texts)
-    return query_loss(nll, queries), nll
+    return one_step_loss(reasoner, teacher, cond, z1, queries, cfg.frames, cfg.grad, cfg.sample_steps)
 
 
 def optimize(reasoner: Reasoner, teacher: Teacher, cond: Any, z1: torch.Tensor, queries: QuerySet,
@@ -108,11 +105,7 @@ def optimize(reasoner: Reasoner, teacher: Teacher, cond: Any, z1: torch.Tensor, 
         if trace.steps >= budget:
             trace.stop_reason = "fixed_steps" if cfg.fixed_steps is not None else "max_steps"
             break
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        reasoner.cost.backwards += 1
-        teacher.cost.backwards += 1
-        opt.step()
+        backward_step(reasoner, teacher, loss, opt)
         trace.steps += 1
     return trace
 

@@ -123,7 +123,7 @@ class TinyTeacher(Teacher):
         """Template critique: the rule book's queries this teacher answers "No" (P(Yes) < 0.5)."""
         queries = propose(prompt).texts
         with torch.no_grad():
-            logits = self.yes_logits(sample_frames(frames, min(len(frames), self.cfg.max_frames)), queries)
+            logits = self.yes_logits(sample_frames(frames, self.cfg.max_frames), queries)
         failing = [q for q, v in zip(queries, logits) if v < 0]
         return "\n".join(["The video fails these checks:", *(f"- {q}" for q in failing)]) if failing else ""
 

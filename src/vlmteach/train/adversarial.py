@@ -12,8 +12,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from vlmteach.optim import TTOConfig, teacher_loss
-from vlmteach.optim.tto import make_optimizer
+from vlmteach.optim import TTOConfig, optimize
 from vlmteach.reasoners.tiny import TinyReasoner
 from vlmteach.tasks import Instance, TaskFamily
 from vlmteach.teachers.tiny import TinyTeacher
@@ -28,23 +27,19 @@ def tto_videos(reasoner: TinyReasoner, teacher: TinyTeacher, inst: Instance, que
                rng: np.random.Generator) -> list[torch.Tensor]:
     """Light-decoded one-step predictions at random steps of a loop against `teacher`, plus the
     final 4-step sample (full decoder): what the method shows the teacher and what it outputs."""
-    cfg = TTOConfig(lr=float(rng.choice(LRS)))
+    cfg = TTOConfig(lr=float(rng.choice(LRS)), fixed_steps=MAX_STEPS)
     keep = {int(s) for s in rng.choice(np.arange(1, MAX_STEPS + 1), size=SNAPSHOTS, replace=False)}
     cond, z1 = reasoner.condition(inst.first_frame, inst.prompt), reasoner.noise(seed)
-    reasoner.add_lora(cfg.rank)
     out = []
+
+    def snapshot(step: int, loss: float) -> None:  # called before each step, with the LoRA as it is
+        if step in keep:
+            with torch.no_grad():
+                out.append(reasoner.decode_light(reasoner.one_step(z1, cond)).clamp(0, 1))
+
+    reasoner.add_lora(cfg.rank)
     try:
-        opt = make_optimizer(reasoner.lora_parameters(), cfg)
-        for step in range(MAX_STEPS + 1):
-            loss, _ = teacher_loss(reasoner, teacher, cond, z1, queries, cfg)
-            if step in keep:
-                with torch.no_grad():
-                    out.append(reasoner.decode_light(reasoner.one_step(z1, cond)).clamp(0, 1))
-            if step == MAX_STEPS:
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+        optimize(reasoner, teacher, cond, z1, queries, cfg, snapshot)
         with torch.no_grad():
             out.append(reasoner.decode_frames(reasoner.sample(z1, cond)))
     finally:
