@@ -13,13 +13,34 @@ def weights_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "weights"
 
 
+KNOWN = ("tiny", "wan", "wan_tiny")
+
+
 def load(name: str = "tiny", path: str | Path | None = None) -> Reasoner:
-    """A reasoner by name: "tiny" loads the shipped weights (or those in `path`)."""
+    """A reasoner by name: "tiny" loads the shipped weights (or those in `path`); "wan" a diffusers Wan
+    model from `path` = "FOLDER_OR_CACHED_ID[,key=value,...]"; "wan_tiny" a random tiny Wan for
+    plumbing checks, `path` = "[KIND][,key=value,...]"."""
     if name == "tiny":
         from vlmteach.reasoners.tiny import TinyReasoner
 
         return TinyReasoner.load(path or weights_dir())
-    raise VlmteachError(f"unknown reasoner {name!r}; known: tiny")
+    if name == "wan":
+        from vlmteach.reasoners.wan import WanReasoner, parse_spec
+
+        if not path:
+            raise VlmteachError("wan needs a model: wan:PATH[,key=value,...] (see docs/real-models.md)")
+        folder, options = parse_spec(str(path))
+        return WanReasoner.from_pretrained(folder, options)
+    if name == "wan_tiny":
+        from dataclasses import asdict
+
+        from vlmteach.reasoners.wan import parse_spec
+        from vlmteach.reasoners.wan_tiny import tiny_wan
+
+        kind, options = parse_spec(str(path or "wan2.2-ti2v"))
+        given = {k: v for k, v in asdict(options).items() if v != getattr(type(options)(), k)}
+        return tiny_wan(kind, **given)
+    raise VlmteachError(f"unknown reasoner {name!r}; known: {', '.join(KNOWN)}")
 
 
 __all__ = ["Reasoner", "ReasonerCost", "load", "weights_dir"]

@@ -1,0 +1,422 @@
+"""Wan image-to-video reasoners through diffusers: Wan2.1 I2V (mask + condition latent concatenated on
+channels, CLIP image tokens) and Wan2.2 TI2V-5B (the first-frame latent sits in the sequence with
+timestep 0), both as few-step flow-matching samplers with a differentiable one-step prediction.
+
+Built from a local folder or an offline Hugging Face cache only (see docs/real-models.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vlmteach.errors import VlmteachError
+from vlmteach.nn import lora as lora_lib
+from vlmteach.reasoners.base import Reasoner, grad_steps
+from vlmteach.video import Video
+
+KINDS = ("wan2.1-i2v", "wan2.2-ti2v")
+# LoRA target sets (peft module-name suffixes inside each transformer block).
+TARGETS = {
+    "attn": ["attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0",
+             "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0"],
+    "attn+ffn": ["attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0",
+                 "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0", "ffn.net.0.proj", "ffn.net.2"],
+}
+# Per-kind defaults: (height, width, frames, fps). Wan2.2's 89 frames are the paper's setting.
+DEFAULTS = {"wan2.1-i2v": (480, 832, 81, 16), "wan2.2-ti2v": (704, 1280, 89, 24)}
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+@dataclass
+class WanOptions:
+    """Run-time options of a Wan reasoner; every field can be given in a spec `wan:PATH,key=value,...`."""
+
+    height: int | None = None  # None: the kind's default (DEFAULTS)
+    width: int | None = None
+    frames: int | None = None  # 4k+1
+    steps: int = 4  # sampler steps of the step-distilled model
+    shift: float = 5.0  # flow-matching timestep shift of the sampler
+    text_len: int = 512  # prompt tokens, as the Wan pipelines pad to
+    dtype: str = "auto"  # auto (bf16 on cuda, fp32 on cpu) | bf16 | fp16 | fp32
+    device: str = "auto"  # auto (cuda when available) | cpu | cuda | cuda:N
+    lora: str | None = None  # a step-distillation LoRA file, fused into the base weights at load
+    lora_scale: float = 1.0
+    light_decoder: str | None = None  # a diffusers-format AutoencoderKLWan folder used by decode_light
+    light_downsample: int = 2  # without a light decoder: the full VAE on a latent pooled by this factor
+    checkpointing: bool = False  # gradient checkpointing through the transformer blocks
+    targets: str = "attn"  # LoRA targets: attn | attn+ffn | comma-free list joined by '+' of module suffixes
+    offload_text: bool = True  # move the text and image encoders back to the CPU after encoding
+
+    @classmethod
+    def parse(cls, items: dict[str, str]) -> WanOptions:
+        known = {f.name: f for f in fields(cls)}
+        out: dict[str, Any] = {}
+        for key, raw in items.items():
+            if key not in known:
+                raise VlmteachError(f"unknown wan option {key!r}; valid: {', '.join(known)}")
+            kind = known[key].type
+            try:
+                if "bool" in kind:
+                    if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                        raise ValueError(raw)
+                    out[key] = raw.lower() in ("1", "true", "yes")
+                elif "int" in kind:
+                    out[key] = int(raw)
+                elif "float" in kind:
+                    out[key] = float(raw)
+                else:
+                    out[key] = raw
+            except ValueError:
+                raise VlmteachError(f"wan option {key}={raw!r} is not a valid {kind}") from None
+        return cls(**out)
+
+
+def parse_spec(spec: str) -> tuple[str, WanOptions]:
+    """"PATH[,key=value,...]" -> (path, options)."""
+    path, *rest = [s.strip() for s in spec.split(",")]
+    if not path:
+        raise VlmteachError("wan needs a model folder or cached hub id: wan:PATH[,key=value,...]")
+    items = {}
+    for item in rest:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise VlmteachError(f"wan option {item!r} must be key=value")
+        items[key.strip()] = value.strip()
+    return path, WanOptions.parse(items)
+
+
+def resolve_device(device: str, dtype: str) -> tuple[torch.device, torch.dtype]:
+    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
+    names = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+    if dtype == "auto":
+        return dev, torch.bfloat16 if dev.type == "cuda" else torch.float32
+    if dtype not in names:
+        raise VlmteachError(f"dtype {dtype!r} is not valid; use one of auto, {', '.join(names)}")
+    return dev, names[dtype]
+
+
+@dataclass
+class WanCondition:
+    text: torch.Tensor  # (1, L, D) prompt embeddings
+    image: torch.Tensor | None  # (1, N, D) CLIP image tokens (Wan2.1 I2V) or None
+    first: torch.Tensor  # normalised condition latent: (C+4, F, h, w) mask+video latent, or (C, 1, h, w)
+
+
+@dataclass
+class WanParts:
+    """The diffusers / transformers modules of one Wan model (text and image encoders are optional
+    only for tests that pass embeddings)."""
+
+    transformer: nn.Module
+    vae: nn.Module
+    text_encoder: nn.Module | None = None
+    tokenizer: Any = None
+    image_encoder: nn.Module | None = None
+    light_vae: nn.Module | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class WanModules(nn.Module):
+    """All weights of a Wan reasoner under one module, so callers can count and inspect them."""
+
+    def __init__(self, parts: WanParts):
+        super().__init__()
+        self.transformer = parts.transformer
+        self.vae = parts.vae
+        self.text_encoder = parts.text_encoder
+        self.image_encoder = parts.image_encoder
+        self.light_vae = parts.light_vae
+
+
+def detect_kind(transformer: nn.Module, vae: nn.Module) -> str:
+    """Wan2.1 I2V takes noise + 4 mask + condition channels; Wan2.2 TI2V takes the latent alone."""
+    c_in, z = transformer.config.in_channels, vae.config.z_dim
+    if c_in == 2 * z + 4:
+        return "wan2.1-i2v"
+    if c_in == z:
+        return "wan2.2-ti2v"
+    raise VlmteachError(f"transformer in_channels {c_in} fits neither Wan2.1 I2V ({2 * z + 4}) nor Wan2.2 TI2V ({z}) "
+                        f"for a VAE with z_dim {z}; text-to-video and two-expert models are not supported")
+
+
+class WanReasoner(Reasoner):
+    """A Wan video model behind the Reasoner interface (one sample = `steps` transformer calls)."""
+
+    name = "wan"
+    recommended_tto = {"lr": 5e-5, "max_steps": 40}  # the paper's (a step-distilled 5B model)
+
+    def __init__(self, parts: WanParts, options: WanOptions | None = None):
+        super().__init__()
+        self.opt = options or WanOptions()
+        self.kind = detect_kind(parts.transformer, parts.vae)
+        self.tokenizer = parts.tokenizer
+        self.net = WanModules(parts)
+        self.device, self.dtype = resolve_device(self.opt.device, self.opt.dtype)
+        h, w, f, self.fps = DEFAULTS[self.kind]
+        self.height, self.width, self.frames = self.opt.height or h, self.opt.width or w, self.opt.frames or f
+        self.default_steps = self.opt.steps
+        vae_cfg = self.net.vae.config
+        self.t_scale, self.s_scale = int(vae_cfg.scale_factor_temporal), int(vae_cfg.scale_factor_spatial)
+        self._validate()
+        z = vae_cfg.z_dim
+        self.latent_mean = torch.tensor(vae_cfg.latents_mean, dtype=torch.float32).view(z, 1, 1, 1)
+        self.latent_std = torch.tensor(vae_cfg.latents_std, dtype=torch.float32).view(z, 1, 1, 1)
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.net.eval()
+        for module in (self.net.transformer, self.net.vae, self.net.light_vae):
+            if module is not None:
+                if module.dtype != self.dtype:  # from_pretrained loads in the right dtype already
+                    module.to(dtype=self.dtype)
+                module.to(self.device)
+        if self.opt.checkpointing:
+            self.net.transformer.enable_gradient_checkpointing()
+
+    # ---- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, path: str | Path, options: WanOptions | None = None) -> WanReasoner:
+        """Load a diffusers-format Wan folder (transformer/, vae/, text_encoder/, tokenizer/ and, for
+        Wan2.1 I2V, image_encoder/) from disk or the offline cache; never downloads."""
+        from diffusers import AutoencoderKLWan, WanTransformer3DModel
+        from transformers import AutoTokenizer, CLIPVisionModel, UMT5EncoderModel
+
+        opt = options or WanOptions()
+        root = Path(path)
+        dtype = resolve_device(opt.device, opt.dtype)[1]
+
+        def part(loader, sub: str, required: bool = True):
+            # diffusers takes torch_dtype, transformers (5.x) dtype; tokenizers neither
+            kw = {"local_files_only": True}
+            if loader.__module__.startswith("diffusers"):
+                kw["torch_dtype"] = dtype
+            elif hasattr(loader, "config_class"):
+                kw["dtype"] = dtype
+            if root.is_dir() and not (root / sub).is_dir():
+                if required:
+                    raise VlmteachError(f"Wan folder {root} has no {sub}/; expected a diffusers-format model folder "
+                                        "(transformer/, vae/, text_encoder/, tokenizer/, image_encoder/ for Wan2.1 I2V)")
+                return None
+            try:
+                return loader.from_pretrained(str(path), subfolder=sub, **kw)
+            except OSError as exc:
+                if not required:
+                    return None
+                raise VlmteachError(f"cannot load {sub} of {path!r} offline: {exc}. Pass a local folder, or a hub id "
+                                    "already in the Hugging Face cache") from None
+
+        transformer = part(WanTransformer3DModel, "transformer")
+        vae = part(AutoencoderKLWan, "vae")
+        parts = WanParts(transformer, vae, part(UMT5EncoderModel, "text_encoder"), part(AutoTokenizer, "tokenizer"),
+                         part(CLIPVisionModel, "image_encoder", required=transformer.config.image_dim is not None))
+        if opt.light_decoder:
+            try:
+                parts.light_vae = AutoencoderKLWan.from_pretrained(opt.light_decoder, local_files_only=True, torch_dtype=dtype)
+            except OSError as exc:
+                raise VlmteachError(f"cannot load the light decoder {opt.light_decoder!r}: {exc}. It must be a "
+                                    "diffusers-format AutoencoderKLWan folder with the same latent space") from None
+            if parts.light_vae.config.z_dim != vae.config.z_dim:
+                raise VlmteachError(f"light decoder z_dim {parts.light_vae.config.z_dim} != the VAE's {vae.config.z_dim}")
+        model = cls(parts, opt)
+        if opt.lora:
+            model.fuse_distill_lora(opt.lora, opt.lora_scale)
+        return model
+
+    def fuse_distill_lora(self, path: str | Path, scale: float = 1.0) -> None:
+        """Merge a step-distillation LoRA (diffusers, peft or original Wan key format) into the
+        transformer's base weights, so the test-time LoRA sits on top of the distilled model."""
+        from diffusers import WanPipeline
+
+        if not Path(path).is_file():
+            raise VlmteachError(f"step-distillation LoRA file {path} does not exist")
+        state = WanPipeline.lora_state_dict(str(path))
+        state = state[0] if isinstance(state, tuple) else state
+        state = {k.removeprefix("transformer."): v for k, v in state.items()}
+        tr = self.net.transformer
+        tr.load_lora_adapter(state, adapter_name="distill", prefix=None)
+        tr.fuse_lora(lora_scale=scale, adapter_names=["distill"])
+        tr.unload_lora()  # drops the adapter layers; the fused weights stay
+        for p in tr.parameters():
+            p.requires_grad_(False)
+
+    def _validate(self) -> None:
+        f, h, w = self.frames, self.height, self.width
+        if f < 1 or (f - 1) % self.t_scale:
+            lo = (f - 1) // self.t_scale * self.t_scale + 1
+            raise VlmteachError(f"frames must be {self.t_scale}k+1 for the Wan VAE; got {f} (try {lo} or {lo + self.t_scale})")
+        mult = self.s_scale * self.net.transformer.config.patch_size[1]
+        if h % mult or w % mult or h < mult or w < mult:
+            raise VlmteachError(f"height and width must be positive multiples of {mult} (VAE stride {self.s_scale} x "
+                                f"patch {self.net.transformer.config.patch_size[1]}); got {h}x{w}")
+        if self.opt.light_downsample < 1:
+            raise VlmteachError(f"light_downsample must be >= 1, got {self.opt.light_downsample}")
+
+    @property
+    def latent_shape(self) -> tuple[int, int, int, int]:
+        return (self.net.vae.config.z_dim, (self.frames - 1) // self.t_scale + 1,
+                self.height // self.s_scale, self.width // self.s_scale)
+
+    # ---- latents ------------------------------------------------------------------------------
+    def _norm(self, z: torch.Tensor) -> torch.Tensor:
+        return (z - self.latent_mean.to(z)) / self.latent_std.to(z)
+
+    def _denorm(self, z: torch.Tensor) -> torch.Tensor:
+        return z * self.latent_std.to(z) + self.latent_mean.to(z)
+
+    def _encode(self, video: torch.Tensor) -> torch.Tensor:
+        """(3, F, H, W) in [0, 1] -> normalised latent (C, F', h, w), the mode of the posterior."""
+        x = (video * 2 - 1)[None].to(self.device, self.dtype)
+        return self._norm(self.net.vae.encode(x).latent_dist.mode()[0].float())
+
+    def _vae_decode(self, vae: nn.Module, z: torch.Tensor) -> torch.Tensor:
+        x = vae.decode(self._denorm(z)[None].to(vae.dtype)).sample[0]  # (3, F, H, W) in [-1, 1]
+        return ((x.float() + 1) / 2).permute(1, 0, 2, 3)
+
+    def decode(self, z: torch.Tensor) -> Video:
+        with torch.no_grad():
+            return Video(self._vae_decode(self.net.vae, z).clamp(0, 1).cpu(), fps=self.fps)
+
+    def decode_light(self, z: torch.Tensor) -> torch.Tensor:
+        """Differentiable frames (F, 3, H', W'): the light decoder when one is loaded; otherwise the full
+        VAE on the latent average-pooled by `light_downsample` (H' = H / factor; documented fallback)."""
+        if self.net.light_vae is not None:
+            return self._vae_decode(self.net.light_vae, z)
+        k = self.opt.light_downsample
+        if k > 1:
+            z = F.avg_pool2d(z, k)
+        return self._vae_decode(self.net.vae, z)
+
+    # ---- conditioning -------------------------------------------------------------------------
+    def _resize(self, image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        x = image.float()[None]
+        if x.shape[-2:] != size:
+            x = F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+        return x[0]
+
+    def encode_prompt(self, prompt: str) -> torch.Tensor:
+        """UMT5 embeddings (1, text_len, D), each prompt's tokens then zeros, as the Wan pipelines do."""
+        enc = self.net.text_encoder
+        if enc is None or self.tokenizer is None:
+            raise VlmteachError("this Wan reasoner has no text encoder/tokenizer; load it with from_pretrained")
+        tok = self.tokenizer([prompt], padding="max_length", max_length=self.opt.text_len, truncation=True,
+                             add_special_tokens=True, return_attention_mask=True, return_tensors="pt")
+        enc.to(self.device)
+        mask = tok.attention_mask.to(self.device)
+        hidden = enc(tok.input_ids.to(self.device), mask).last_hidden_state
+        n = int(mask.sum())
+        out = torch.zeros(1, self.opt.text_len, hidden.shape[-1], device=self.device, dtype=self.dtype)
+        out[0, :n] = hidden[0, :n].to(self.dtype)
+        if self.opt.offload_text and self.device.type != "cpu":
+            enc.to("cpu")
+        return out
+
+    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
+        """CLIP vision tokens (penultimate layer) of the first frame, as Wan2.1 I2V conditions on."""
+        enc = self.net.image_encoder
+        size = enc.config.image_size
+        x = self._resize(image, (size, size))
+        x = (x - torch.tensor(CLIP_MEAN)[:, None, None]) / torch.tensor(CLIP_STD)[:, None, None]
+        enc.to(self.device)
+        out = enc(x[None].to(self.device, enc.dtype), output_hidden_states=True).hidden_states[-2].to(self.dtype)
+        if self.opt.offload_text and self.device.type != "cpu":
+            enc.to("cpu")
+        return out
+
+    def condition(self, image: torch.Tensor, prompt: str, text: torch.Tensor | None = None) -> WanCondition:
+        """For a first frame (3, H, W) in [0, 1] (resized to the model's resolution) and a prompt;
+        `text` may pass precomputed prompt embeddings instead of running the text encoder."""
+        if image.ndim != 3 or image.shape[0] != 3:
+            raise VlmteachError(f"first frame must be (3, H, W) in [0, 1]; got {tuple(image.shape)}")
+        with torch.no_grad():
+            text = self.encode_prompt(prompt) if text is None else text.to(self.device, self.dtype)
+            frame = self._resize(image, (self.height, self.width))
+            if self.kind == "wan2.2-ti2v":
+                return WanCondition(text, None, self._encode(frame[:, None]))
+            video = torch.zeros(3, self.frames, self.height, self.width)
+            video[:, 0] = frame
+            video[:, 1:] = 0.5  # the pipeline's zero frames in [-1, 1]
+            latent = self._encode(video)
+            img = self.encode_image(image) if self.net.transformer.config.image_dim is not None else None
+        c, f, h, w = self.latent_shape
+        mask = torch.zeros(self.t_scale, f, h, w, device=latent.device)
+        mask[:, 0] = 1  # first frame known: the pipeline's mask, 4 channels per latent frame
+        return WanCondition(text, img, torch.cat([mask, latent]))
+
+    def noise(self, seed: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(int(seed))
+        return torch.randn(self.latent_shape, generator=g).to(self.device)
+
+    # ---- the flow -----------------------------------------------------------------------------
+    def _with_first(self, z: torch.Tensor, cond: WanCondition) -> torch.Tensor:
+        """Wan2.2 TI2V keeps the first latent frame equal to the condition."""
+        if self.kind != "wan2.2-ti2v":
+            return z
+        return torch.cat([cond.first.to(z), z[:, 1:]], dim=1)
+
+    def velocity(self, z: torch.Tensor, t: float, cond: WanCondition) -> torch.Tensor:
+        """u(z_t, t, c) for t in [0, 1] (the transformer's timestep is 1000 t)."""
+        self.cost.forwards += 1
+        tr = self.net.transformer
+        if self.kind == "wan2.2-ti2v":
+            x = self._with_first(z, cond)
+            _, f, h, w = z.shape
+            p = tr.config.patch_size
+            ts = torch.full((f // p[0], h // p[1], w // p[2]), 1000.0 * t, device=z.device)
+            ts[0] = 0.0  # the known first frame is clean
+            timestep = ts.flatten()[None]
+        else:
+            x = torch.cat([z, cond.first.to(z)])
+            timestep = torch.tensor([1000.0 * t], device=z.device)
+        u = tr(hidden_states=x[None].to(self.dtype), timestep=timestep, encoder_hidden_states=cond.text,
+               encoder_hidden_states_image=cond.image, return_dict=False)[0]
+        return u[0].float()
+
+    def sigmas(self, steps: int) -> list[float]:
+        """Shifted flow-matching times from 1 to 0, as Wan's UniPC/Euler schedulers use (shift s)."""
+        s = self.opt.shift
+        ts = torch.linspace(1.0, 0.0, steps + 1)
+        return (s * ts / (1 + (s - 1) * ts)).tolist()
+
+    def one_step(self, z1: torch.Tensor, cond: WanCondition) -> torch.Tensor:
+        return self._with_first(z1 - self.velocity(z1, 1.0, cond), cond)
+
+    def sample(self, z1: torch.Tensor, cond: WanCondition, steps: int | None = None,
+               grad: bool | str = False) -> torch.Tensor:
+        steps = steps or self.default_steps
+        if steps < 1:
+            raise VlmteachError(f"steps must be >= 1, got {steps}")
+        with_grad = grad_steps(grad, steps)
+        ts = self.sigmas(steps)
+        z = z1
+        for i, (t, t_next) in enumerate(zip(ts[:-1], ts[1:])):
+            with torch.set_grad_enabled(i >= steps - with_grad and torch.is_grad_enabled()):
+                z = z + (t_next - t) * self.velocity(z, t, cond)
+        return self._with_first(z, cond)
+
+    # ---- LoRA ---------------------------------------------------------------------------------
+    def _targets(self, targets: list[str] | None) -> list[str]:
+        if targets:
+            return targets
+        if self.opt.targets in TARGETS:
+            return TARGETS[self.opt.targets]
+        return self.opt.targets.split("+")
+
+    def add_lora(self, rank: int = 16, alpha: float | None = None, targets: list[str] | None = None) -> None:
+        tr = self.net.transformer
+        lora_lib.add_lora(tr, self._targets(targets), rank, alpha)
+        for p in self.lora_parameters():  # fp32 adapters even on a bf16 model: Adam's small updates survive
+            p.data = p.data.to(self.device, torch.float32)
+
+    def lora_parameters(self) -> list[nn.Parameter]:
+        return lora_lib.lora_parameters(self.net.transformer)
+
+    def reset_lora(self) -> None:
+        lora_lib.reset_lora(self.net.transformer)
+
+    def drop_lora(self) -> None:
+        lora_lib.drop_lora(self.net.transformer)
