@@ -203,3 +203,42 @@ def test_light_decoder_folder(tmp_path):
         assert not torch.allclose(a, plain._vae_decode(plain.net.vae, z))
     with pytest.raises(VlmteachError, match="light decoder"):
         reasoners.load("wan", f"{spec},light_decoder={tmp_path / 'nothing'}")
+
+
+def test_taehv_light_decoder_file(tmp_path):
+    from vlmteach.reasoners.taehv import TinyVideoDecoder
+
+    parts = build_parts("wan2.2-ti2v", seed=7)
+    folder = save_folder(parts, str(tmp_path / "wan"))
+    torch.manual_seed(0)
+    ref = TinyVideoDecoder(latent_channels=8, patch_size=2)
+    state = {f"decoder.{k}": v for k, v in ref.decoder.state_dict().items()}
+    # files trained with time upscaling in the first stage hold twice the channels there; the loader keeps the last half
+    state["decoder.7.conv.weight"] = torch.cat([torch.zeros_like(state["decoder.7.conv.weight"]), state["decoder.7.conv.weight"]])
+    state["encoder.0.weight"] = torch.zeros(1)  # encoder weights are ignored
+    save_file(state, str(tmp_path / "taew.safetensors"))
+    model = reasoners.load("wan", f"{folder},height=64,width=64,frames=9,text_len=16,light_decoder={tmp_path / 'taew.safetensors'}")
+    z = model.noise(0)
+    assert z.shape[1] == 3
+    with torch.no_grad():
+        out = model.decode_light(z)
+        torch.testing.assert_close(out, ref(z.permute(1, 0, 2, 3)))
+    assert out.shape == (9, 3, 64, 64)  # 4 frames per latent frame, minus the 3 warm-up frames
+    z2 = z.clone()
+    z2[:, -1] += 1.0  # the memory only looks back: frames before the last latent frame's are unchanged
+    with torch.no_grad():
+        out2 = model.decode_light(z2)
+    torch.testing.assert_close(out2[:5], out[:5])
+    assert not torch.allclose(out2[5:], out[5:])
+    model.add_lora(rank=2)
+    model.decode_light(model.one_step(z, model.condition(image(), PROMPT))).mean().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.lora_parameters())
+    assert all(p.grad is None for p in model.net.light_vae.parameters())
+    save_file({"decoder.1.weight": torch.zeros(256, 16, 3, 3), "decoder.22.weight": torch.zeros(12, 64, 3, 3)},
+              str(tmp_path / "partial.safetensors"))
+    with pytest.raises(VlmteachError, match="TAEHV decoder layout"):
+        reasoners.load("wan", f"{folder},light_decoder={tmp_path / 'partial.safetensors'}")
+    wan21 = {f"decoder.{k}": v for k, v in TinyVideoDecoder(16, 2).decoder.state_dict().items()}
+    save_file(wan21, str(tmp_path / "w21.safetensors"))
+    with pytest.raises(VlmteachError, match="16-channel latents"):
+        reasoners.load("wan", f"{folder},light_decoder={tmp_path / 'w21.safetensors'}")

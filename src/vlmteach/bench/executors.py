@@ -57,7 +57,7 @@ def weights_digest(model) -> str | None:
     h = hashlib.sha256()
     for name, tensor in sorted(net.state_dict().items()):
         h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())  # bf16 too
     return h.hexdigest()[:16]
 
 

@@ -17,6 +17,7 @@ from torch import nn
 from vlmteach.errors import VlmteachError
 from vlmteach.nn import lora as lora_lib
 from vlmteach.reasoners.base import Reasoner, grad_steps
+from vlmteach.reasoners.taehv import TinyVideoDecoder
 from vlmteach.video import Video
 
 KINDS = ("wan2.1-i2v", "wan2.2-ti2v")
@@ -47,7 +48,7 @@ class WanOptions:
     device: str = "auto"  # auto (cuda when available) | cpu | cuda | cuda:N
     lora: str | None = None  # a step-distillation LoRA file, fused into the base weights at load
     lora_scale: float = 1.0
-    light_decoder: str | None = None  # a diffusers-format AutoencoderKLWan folder used by decode_light
+    light_decoder: str | None = None  # decode_light's decoder: a TAEHV .safetensors file or an AutoencoderKLWan folder
     light_downsample: int = 2  # without a light decoder: the full VAE on a latent pooled by this factor
     checkpointing: bool = False  # gradient checkpointing through the transformer blocks
     targets: str = "attn"  # LoRA targets: attn | attn+ffn | comma-free list joined by '+' of module suffixes
@@ -134,6 +135,28 @@ class WanModules(nn.Module):
         self.light_vae = parts.light_vae
 
 
+def load_light_decoder(path: str, z_dim: int, dtype: torch.dtype) -> nn.Module:
+    """A TAEHV-format `.safetensors` file (e.g. taew2_2 / LightX2V LightTAE), or a diffusers-format
+    AutoencoderKLWan folder (e.g. a pruned LightVAE converted to diffusers) with the same latent space."""
+    from diffusers import AutoencoderKLWan
+
+    from vlmteach.reasoners.taehv import load_taehv
+
+    if str(path).endswith(".safetensors"):
+        dec = load_taehv(path).to(dtype)
+        width = dec.decoder[1].in_channels
+    else:
+        try:
+            dec = AutoencoderKLWan.from_pretrained(path, local_files_only=True, torch_dtype=dtype)
+        except OSError as exc:
+            raise VlmteachError(f"cannot load the light decoder {path!r}: {exc}. Give a TAEHV .safetensors file or a "
+                                "diffusers-format AutoencoderKLWan folder with the same latent space") from None
+        width = dec.config.z_dim
+    if width != z_dim:
+        raise VlmteachError(f"light decoder {path} takes {width}-channel latents, the VAE makes {z_dim}")
+    return dec
+
+
 def detect_kind(transformer: nn.Module, vae: nn.Module) -> str:
     """Wan2.1 I2V takes noise + 4 mask + condition channels; Wan2.2 TI2V takes the latent alone."""
     c_in, z = transformer.config.in_channels, vae.config.z_dim
@@ -172,7 +195,7 @@ class WanReasoner(Reasoner):
         self.net.eval()
         for module in (self.net.transformer, self.net.vae, self.net.light_vae):
             if module is not None:
-                if module.dtype != self.dtype:  # from_pretrained loads in the right dtype already
+                if next(module.parameters()).dtype != self.dtype:  # from_pretrained loads in the right dtype already
                     module.to(dtype=self.dtype)
                 module.to(self.device)
         if self.opt.checkpointing:
@@ -215,13 +238,7 @@ class WanReasoner(Reasoner):
         parts = WanParts(transformer, vae, part(UMT5EncoderModel, "text_encoder"), part(AutoTokenizer, "tokenizer"),
                          part(CLIPVisionModel, "image_encoder", required=transformer.config.image_dim is not None))
         if opt.light_decoder:
-            try:
-                parts.light_vae = AutoencoderKLWan.from_pretrained(opt.light_decoder, local_files_only=True, torch_dtype=dtype)
-            except OSError as exc:
-                raise VlmteachError(f"cannot load the light decoder {opt.light_decoder!r}: {exc}. It must be a "
-                                    "diffusers-format AutoencoderKLWan folder with the same latent space") from None
-            if parts.light_vae.config.z_dim != vae.config.z_dim:
-                raise VlmteachError(f"light decoder z_dim {parts.light_vae.config.z_dim} != the VAE's {vae.config.z_dim}")
+            parts.light_vae = load_light_decoder(opt.light_decoder, vae.config.z_dim, dtype)
         model = cls(parts, opt)
         if opt.lora:
             model.fuse_distill_lora(opt.lora, opt.lora_scale)
@@ -274,6 +291,8 @@ class WanReasoner(Reasoner):
         return self._norm(self.net.vae.encode(x).latent_dist.mode()[0].float())
 
     def _vae_decode(self, vae: nn.Module, z: torch.Tensor) -> torch.Tensor:
+        if isinstance(vae, TinyVideoDecoder):  # TAEHV works on the normalised latents directly, in [0, 1]
+            return vae(z.permute(1, 0, 2, 3).to(next(vae.parameters()).dtype)).float()
         x = vae.decode(self._denorm(z)[None].to(vae.dtype)).sample[0]  # (3, F, H, W) in [-1, 1]
         return ((x.float() + 1) / 2).permute(1, 0, 2, 3)
 

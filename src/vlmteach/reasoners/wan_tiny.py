@@ -64,9 +64,19 @@ def wan_dims(kind: str, size: str = "tiny") -> dict[str, dict[str, Any]]:
     return (TINY if size == "tiny" else REAL)[kind]
 
 
-def build_parts(kind: str, size: str = "tiny", seed: int = 0, text_encoder: bool = True) -> WanParts:
-    """Random-weight parts (seeded). `text_encoder=False` skips the UMT5 encoder (large at real size);
-    then pass prompt embeddings to `condition(..., text=...)`."""
+def build_parts(kind: str, size: str = "tiny", seed: int = 0, text_encoder: bool = True,
+                device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> WanParts:
+    """Random-weight parts (seeded), made directly on `device` and cast to `dtype`. `text_encoder=False`
+    skips the UMT5 encoder (5.7B at real size); then pass prompt embeddings to `condition(..., text=...)`."""
+    with torch.device(device):
+        parts = _build(kind, size, seed, text_encoder)
+    for module in (parts.transformer, parts.vae, parts.text_encoder, parts.image_encoder):
+        if module is not None and dtype != torch.float32:
+            module.to(dtype=dtype)
+    return parts
+
+
+def _build(kind: str, size: str, seed: int, text_encoder: bool) -> WanParts:
     from diffusers import AutoencoderKLWan, WanTransformer3DModel
     from transformers import CLIPVisionConfig, CLIPVisionModel, UMT5Config, UMT5EncoderModel
 
