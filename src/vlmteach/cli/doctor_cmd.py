@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("doctor", help="check the install, load the tiny models, run one optimization step")
+    p = sub.add_parser("doctor", help="check the install, load the tiny models, run one optimization step",
+                       description="Without --backend: load the shipped tiny models and run one optimization step. "
+                                   "With --backend wan|qwen_vl --tiny: build tiny random-config models of that backend "
+                                   "(no download) and run two optimization steps end to end.")
+    p.add_argument("--backend", choices=("wan", "qwen_vl"), default=None,
+                   help="check a real-model backend's code path on tiny random-config models")
+    p.add_argument("--tiny", action="store_true", help="with --backend: use tiny random-config models (required)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from vlmteach.diagnostics import run_checks, versions
+    from vlmteach.diagnostics import backend_checks, run_checks, versions
 
+    if args.backend and not args.tiny:
+        print("vlmteach doctor: --backend needs --tiny (real weights are checked by `vlmteach solve --reasoner ... "
+              "--teacher ...`, see docs/real-models.md)")
+        return 2
     for name, version in versions().items():
         print(f"{name:<16}{version}")
     print()
-    checks = run_checks()
+    t0 = time.perf_counter()
+    checks = backend_checks(args.backend) if args.backend else run_checks()
     for c in checks:
         print(f"[{'ok' if c.ok else 'FAIL'}] {c.name:<20}{c.detail}")
+    print(f"\n{sum(c.ok for c in checks)}/{len(checks)} checks passed in {time.perf_counter() - t0:.1f} s")
     return 0 if all(c.ok for c in checks) else 1

@@ -16,7 +16,8 @@ def weights_dir() -> Path:
 
 def load(name: str = "tiny", path: str | Path | None = None) -> Teacher:
     """A teacher by name: "tiny" loads the shipped weights (or those in `path`); "openai_chat" is a
-    query writer at the URL in `path` ("URL[,model=NAME,...]"), to combine with a judge."""
+    query writer at the URL in `path` ("URL[,model=NAME,...]"), to combine with a judge; "qwen_vl" is a
+    Qwen2.5-VL / Qwen3-VL model in a local folder or the offline cache ("PATH[,dtype=bf16,frames=8,...]")."""
     if name == "tiny":
         from vlmteach.teachers.tiny import TinyTeacher
 
@@ -27,7 +28,15 @@ def load(name: str = "tiny", path: str | Path | None = None) -> Teacher:
         if not path:
             raise VlmteachError("openai_chat needs a URL: openai_chat:http://HOST:PORT/v1[,model=NAME]")
         return OpenAIChatWriter(parse_spec(str(path)))
-    raise VlmteachError(f"unknown teacher {name!r}; known: tiny, openai_chat")
+    if name == "qwen_vl":
+        from vlmteach.teachers.qwen_vl import QwenVLTeacher
+        from vlmteach.teachers.qwen_vl import parse_spec as parse_qwen_spec
+
+        if not path:
+            raise VlmteachError("qwen_vl needs a model folder or cached model id: qwen_vl:PATH[,dtype=bf16,device=cuda,frames=8]")
+        model_path, cfg = parse_qwen_spec(str(path))
+        return QwenVLTeacher.from_pretrained(model_path, cfg)
+    raise VlmteachError(f"unknown teacher {name!r}; known: tiny, openai_chat, qwen_vl")
 
 
 __all__ = ["QuerySet", "Teacher", "TeacherCost", "generic_queries", "load", "weights_dir"]

@@ -14,7 +14,6 @@ import base64
 import io
 import json
 import os
-import re
 import time
 import urllib.error
 import urllib.request
@@ -24,23 +23,10 @@ import torch
 from PIL import Image
 
 from vlmteach.errors import VlmteachError
-from vlmteach.teachers.base import DEFAULT_LAM, QuerySet, Teacher
-from vlmteach.teachers.rulebook import generic_queries
+from vlmteach.teachers.base import QuerySet, Teacher
+from vlmteach.teachers.query_json import (CRITIQUE, PROPOSE, critique_result, fallback_queries, parse_queries, retry_note,
+                                         rewrite_request)
 from vlmteach.video import sample_frames, to_uint8
-
-PROPOSE = (
-    "You supervise a video generation model that must solve a visual reasoning task. The image is the "
-    "first frame; the instruction is: {prompt!r}. Write yes/no supervision questions about the generated "
-    "video: one goal question about the final objective and 1 to 3 process questions about rules the "
-    "video must follow on the way (objects stay intact, move legally, nothing else changes, ...). Phrase "
-    "every question so that the answer Yes means satisfied. Answer with JSON only: "
-    '{{"goal": "...?", "process": ["...?", ...]}}')
-REWRITE = ("Rewrite this instruction for a video generation model so that it is explicit and unambiguous "
-           "about what must happen, given the first frame shown. Instruction: {prompt!r}.{feedback} "
-           "Answer with the new instruction only.")
-CRITIQUE = ("These are frames of a video generated for the instruction {prompt!r}. List briefly what the "
-            "video does wrong, one problem per line starting with '- '. If nothing is wrong, answer 'OK'.")
-_QUESTION = re.compile(r"^(is|are|does|do|did|has|have|can|will|was|were)\b.*\?$", re.IGNORECASE)
 
 
 @dataclass
@@ -61,22 +47,6 @@ def image_url(image: torch.Tensor) -> str:
     buf = io.BytesIO()
     Image.fromarray(to_uint8(image[None])[0]).save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def parse_queries(text: str, lam: float = DEFAULT_LAM) -> QuerySet:
-    """A validated QuerySet from the model's JSON answer (fenced or bare); raises ValueError."""
-    match = re.search(r"\{.*\}", text, re.DOTALL)
-    if not match:
-        raise ValueError("no JSON object in the answer")
-    data = json.loads(match.group(0))
-    goal, process = data.get("goal"), data.get("process")
-    if not isinstance(goal, str) or not isinstance(process, list) or not 1 <= len(process) <= 3:
-        raise ValueError("expected one goal string and a list of 1 to 3 process questions")
-    texts = [goal.strip(), *(str(p).strip() for p in process)]
-    bad = [t for t in texts if not _QUESTION.match(t)]
-    if bad:
-        raise ValueError(f"not a yes/no question: {bad[0]!r}")
-    return QuerySet(goal=texts[0], process=tuple(texts[1:]), lam=lam, source="generated")
 
 
 class OpenAIChatWriter(Teacher):
@@ -133,19 +103,16 @@ class OpenAIChatWriter(Teacher):
             try:
                 return parse_queries(answer)
             except (ValueError, VlmteachError) as exc:
-                content = [*content[:2], {"type": "text", "text": f"Your answer was invalid ({exc}). "
-                                          "Answer with the JSON object only."}]
+                content = [*content[:2], {"type": "text", "text": retry_note(exc)}]
         self.fallbacks += 1
-        generic = generic_queries()
-        return QuerySet(generic.goal, generic.process, generic.lam, "generic-fallback", generic.checks)
+        return fallback_queries()
 
     def yes_nll(self, frames: torch.Tensor, queries: list[str]) -> torch.Tensor:
         raise VlmteachError("an OpenAI-compatible endpoint gives no differentiable likelihood; use it as "
                             "--query-writer together with a local --teacher")
 
     def rewrite_prompt(self, first_frame: torch.Tensor, prompt: str, feedback: str | None = None) -> str:
-        note = f" Problems with the last attempt:\n{feedback}" if feedback else ""
-        content = [{"type": "text", "text": REWRITE.format(prompt=prompt, feedback=note)},
+        content = [{"type": "text", "text": rewrite_request(prompt, feedback)},
                    {"type": "image_url", "image_url": {"url": image_url(first_frame)}}]
         return self.chat(content).strip() or prompt
 
@@ -153,8 +120,7 @@ class OpenAIChatWriter(Teacher):
         picked = sample_frames(frames, min(self.cfg.frames, frames.shape[0]))
         content = [{"type": "text", "text": CRITIQUE.format(prompt=prompt)},
                    *({"type": "image_url", "image_url": {"url": image_url(f)}} for f in picked)]
-        answer = self.chat(content).strip()
-        return "" if answer.upper().startswith("OK") else answer
+        return critique_result(self.chat(content))
 
 
 def parse_spec(rest: str) -> ChatConfig:
