@@ -65,18 +65,20 @@ def wan_dims(kind: str, size: str = "tiny") -> dict[str, dict[str, Any]]:
 
 
 def build_parts(kind: str, size: str = "tiny", seed: int = 0, text_encoder: bool = True,
-                device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> WanParts:
+                device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
+                transformer: dict[str, Any] | None = None) -> WanParts:
     """Random-weight parts (seeded), made directly on `device` and cast to `dtype`. `text_encoder=False`
-    skips the UMT5 encoder (5.7B at real size); then pass prompt embeddings to `condition(..., text=...)`."""
+    skips the UMT5 encoder (5.7B at real size); then pass prompt embeddings to `condition(..., text=...)`.
+    `transformer` overrides transformer arguments (e.g. num_layers for a scaled-down cost run)."""
     with torch.device(device):
-        parts = _build(kind, size, seed, text_encoder)
+        parts = _build(kind, size, seed, text_encoder, transformer or {})
     for module in (parts.transformer, parts.vae, parts.text_encoder, parts.image_encoder):
         if module is not None and dtype != torch.float32:
             module.to(dtype=dtype)
     return parts
 
 
-def _build(kind: str, size: str, seed: int, text_encoder: bool) -> WanParts:
+def _build(kind: str, size: str, seed: int, text_encoder: bool, overrides: dict[str, Any]) -> WanParts:
     from diffusers import AutoencoderKLWan, WanTransformer3DModel
     from transformers import CLIPVisionConfig, CLIPVisionModel, UMT5Config, UMT5EncoderModel
 
@@ -88,7 +90,7 @@ def _build(kind: str, size: str, seed: int, text_encoder: bool) -> WanParts:
     vae_kw.setdefault("latents_std", [1.0] * z)
     if size == "tiny":  # random latents have no scale; these keep a tiny VAE's latents near unit variance
         vae_kw["latents_mean"], vae_kw["latents_std"] = [0.0] * z, [0.5] * z
-    parts = WanParts(WanTransformer3DModel(**dims["transformer"]), AutoencoderKLWan(**vae_kw))
+    parts = WanParts(WanTransformer3DModel(**{**dims["transformer"], **overrides}), AutoencoderKLWan(**vae_kw))
     if text_encoder:
         parts.tokenizer = word_tokenizer()
         cfg = UMT5Config(vocab_size=len(parts.tokenizer), pad_token_id=parts.tokenizer.pad_token_id,
