@@ -132,7 +132,7 @@ def test_spec_parsing():
     assert opts.lora == "/x.safetensors"
     with pytest.raises(VlmteachError, match="valid: height"):
         parse_spec("/m,colour=red")
-    with pytest.raises(VlmteachError, match="not a valid int"):
+    with pytest.raises(VlmteachError, match="cannot read .four. as int"):
         parse_spec("/m,steps=four")
     with pytest.raises(VlmteachError, match="key=value"):
         parse_spec("/m,steps")

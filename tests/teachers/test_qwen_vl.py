@@ -231,7 +231,7 @@ def test_loading_errors_name_the_problem(tmp_path, monkeypatch):
         QwenVLTeacher.from_pretrained(tmp_path)
     with pytest.raises(VlmteachError, match="valid: frames, max_pixels"):
         QwenVLTeacher.from_pretrained(tmp_path, framez=4)
-    with pytest.raises(VlmteachError, match="needs a model folder"):
+    with pytest.raises(VlmteachError, match="needs a model folder or cached model id"):
         load("qwen_vl", None)
 
 
@@ -242,13 +242,13 @@ def test_parse_spec():
     assert (cfg.dtype, cfg.device, cfg.frames, cfg.max_pixels, cfg.fps, cfg.outer_vision_tokens) == ("bf16", "cuda:1", 6, 200704,
                                                                                                       1.5, False)
     assert parse_spec("Qwen/Qwen2.5-VL-7B-Instruct") == ("Qwen/Qwen2.5-VL-7B-Instruct", QwenVLConfig())
-    with pytest.raises(VlmteachError, match="bad qwen_vl option 'frame'.*valid: frames, max_pixels, min_pixels, fps, dtype"):
+    with pytest.raises(VlmteachError, match="unknown qwen_vl option 'frame'.*valid: frames, max_pixels, min_pixels, fps, dtype"):
         parse_spec("/m,frame=8")
-    with pytest.raises(VlmteachError, match="expected int"):
+    with pytest.raises(VlmteachError, match="cannot read 'eight' as int"):
         parse_spec("/m,frames=eight")
-    with pytest.raises(VlmteachError, match="KEY=VALUE"):
+    with pytest.raises(VlmteachError, match="key=value"):
         parse_spec("/m,bf16")
-    with pytest.raises(VlmteachError, match="needs a model folder"):
+    with pytest.raises(VlmteachError, match="needs a model folder or cached model id"):
         parse_spec("dtype=bf16")
     with pytest.raises(VlmteachError, match="unknown dtype 'int8'; valid: auto, bf16"):
         parse_spec("/m,dtype=int8")

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import torch
 
 from vlmteach.errors import VlmteachError
+from vlmteach.specs import parse_value
 from vlmteach.methods.cost import Cost
 from vlmteach.reasoners import Reasoner
 from vlmteach.teachers import Teacher
@@ -51,29 +52,6 @@ class MethodConfig:
 
     def __post_init__(self) -> None:  # subclasses validate here
         pass
-
-
-def parse_value(raw: str, annotation: str, key: str = "value") -> Any:
-    """Convert `raw` to the first type of the annotation ("int | None", "float", "int | str", ...)
-    that accepts it; "none" gives None where the annotation allows it."""
-    text = raw.strip()
-    kinds = [k.strip() for k in annotation.split("|")]
-    if text.lower() in ("none", "null") and "None" in kinds:
-        return None
-    if "bool" in kinds:
-        if text.lower() in ("true", "1", "yes", "on"):
-            return True
-        if text.lower() in ("false", "0", "no", "off"):
-            return False
-    for name, kind in (("int", int), ("float", float)):
-        if name in kinds:
-            try:
-                return kind(text)
-            except ValueError:
-                pass
-    if "str" in kinds:
-        return text
-    raise VlmteachError(f"{key}: cannot read {raw!r} as {annotation}")
 
 
 class Method(ABC):

@@ -6,7 +6,7 @@ Built from a local folder or an offline Hugging Face cache only (see docs/real-m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vlmteach import specs
 from vlmteach.errors import VlmteachError
 from vlmteach.nn import lora as lora_lib
 from vlmteach.reasoners.base import Reasoner, grad_steps
@@ -54,42 +55,10 @@ class WanOptions:
     targets: str = "attn"  # LoRA targets: attn | attn+ffn | comma-free list joined by '+' of module suffixes
     offload_text: bool = True  # move the text and image encoders back to the CPU after encoding
 
-    @classmethod
-    def parse(cls, items: dict[str, str]) -> WanOptions:
-        known = {f.name: f for f in fields(cls)}
-        out: dict[str, Any] = {}
-        for key, raw in items.items():
-            if key not in known:
-                raise VlmteachError(f"unknown wan option {key!r}; valid: {', '.join(known)}")
-            kind = known[key].type
-            try:
-                if "bool" in kind:
-                    if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                        raise ValueError(raw)
-                    out[key] = raw.lower() in ("1", "true", "yes")
-                elif "int" in kind:
-                    out[key] = int(raw)
-                elif "float" in kind:
-                    out[key] = float(raw)
-                else:
-                    out[key] = raw
-            except ValueError:
-                raise VlmteachError(f"wan option {key}={raw!r} is not a valid {kind}") from None
-        return cls(**out)
-
 
 def parse_spec(spec: str) -> tuple[str, WanOptions]:
     """"PATH[,key=value,...]" -> (path, options)."""
-    path, *rest = [s.strip() for s in spec.split(",")]
-    if not path:
-        raise VlmteachError("wan needs a model folder or cached hub id: wan:PATH[,key=value,...]")
-    items = {}
-    for item in rest:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise VlmteachError(f"wan option {item!r} must be key=value")
-        items[key.strip()] = value.strip()
-    return path, WanOptions.parse(items)
+    return specs.parse_spec(spec, WanOptions, "wan", "a model folder or cached hub id (wan:PATH[,key=value,...])")
 
 
 def resolve_device(device: str, dtype: str) -> tuple[torch.device, torch.dtype]:

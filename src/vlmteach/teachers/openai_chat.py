@@ -11,6 +11,7 @@ The API key is read from the environment only (`OPENAI_API_KEY`, or the variable
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import os
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
+from vlmteach import specs
 from vlmteach.errors import VlmteachError
 from vlmteach.teachers.base import QuerySet, Teacher
 from vlmteach.teachers.query_json import (CRITIQUE, PROPOSE, critique_result, fallback_queries, parse_queries, retry_note,
@@ -31,7 +33,7 @@ from vlmteach.video import sample_frames, to_uint8
 
 @dataclass
 class ChatConfig:
-    url: str  # base URL of the API, e.g. http://127.0.0.1:8000/v1
+    url: str = ""  # base URL of the API, e.g. http://127.0.0.1:8000/v1
     model: str = "default"
     api_key_env: str = "OPENAI_API_KEY"
     timeout_s: float = 60.0
@@ -125,15 +127,7 @@ class OpenAIChatWriter(Teacher):
 
 def parse_spec(rest: str) -> ChatConfig:
     """"URL[,model=NAME][,timeout_s=60]..." -> ChatConfig."""
-    url, *options = [p.strip() for p in rest.split(",")]
+    url, cfg = specs.parse_spec(rest, ChatConfig, "openai_chat", "a base URL like http://127.0.0.1:8000/v1", skip=("url",))
     if not url.startswith(("http://", "https://")):
         raise VlmteachError(f"openai_chat needs a base URL like http://127.0.0.1:8000/v1, got {url!r}")
-    kwargs: dict = {}
-    for opt in options:
-        key, eq, value = opt.partition("=")
-        if not eq or key not in ChatConfig.__dataclass_fields__ or key == "url":
-            raise VlmteachError(f"bad openai_chat option {opt!r}; valid: model, api_key_env, timeout_s, retries, "
-                                "backoff_s, max_tokens, temperature, frames")
-        kind = type(getattr(ChatConfig("x"), key))
-        kwargs[key] = kind(value)
-    return ChatConfig(url, **kwargs)
+    return dataclasses.replace(cfg, url=url)

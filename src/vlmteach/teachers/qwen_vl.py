@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from vlmteach import specs
 from vlmteach.errors import VlmteachError
 from vlmteach.teachers.base import QuerySet, Teacher
 from vlmteach.teachers.qwen_pixels import PixelSpec, image_inputs, video_inputs
@@ -325,34 +326,7 @@ def _checked(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _convert(key: str, value: str) -> Any:
-    """A spec string value as the type of the QwenVLConfig field it sets."""
-    default = {f.name: f.default for f in dataclasses.fields(QwenVLConfig)}[key]
-    try:
-        if isinstance(default, bool):
-            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(value)
-            return value.lower() in ("true", "1", "yes")
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-    except ValueError:
-        raise VlmteachError(f"bad value {value!r} for qwen_vl option {key!r}: expected {type(default).__name__}") from None
-    return value
-
-
 def parse_spec(text: str) -> tuple[str, QwenVLConfig]:
     """"PATH[,dtype=bf16,device=cuda,frames=8,max_pixels=...]" -> (path, QwenVLConfig)."""
-    path, *parts = [p.strip() for p in text.split(",")]
-    if not path or "=" in path:
-        raise VlmteachError(f"qwen_vl needs a model folder or cached model id first, e.g. qwen_vl:/models/Qwen3-VL-4B-Instruct,"
-                            f"dtype=bf16; got {text!r}")
-    options: dict[str, Any] = {}
-    for part in parts:
-        key, eq, value = part.partition("=")
-        if not eq:
-            raise VlmteachError(f"bad qwen_vl option {part!r}: expected KEY=VALUE")
-        _checked({key.strip(): None})
-        options[key.strip()] = _convert(key.strip(), value.strip())
-    return path, QwenVLConfig(**options)
+    return specs.parse_spec(text, QwenVLConfig, "qwen_vl", "a model folder or cached model id, e.g. "
+                            "qwen_vl:/models/Qwen3-VL-4B-Instruct,dtype=bf16")
