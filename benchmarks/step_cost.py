@@ -23,6 +23,7 @@ from collections.abc import Callable
 import torch
 
 from vlmteach.optim.loss import query_loss
+from vlmteach.reasoners.taehv import TinyVideoDecoder
 from vlmteach.reasoners.wan import WanOptions, WanReasoner
 from vlmteach.reasoners.wan_tiny import TINY_SIZE, build_parts
 from vlmteach.tasks import get_family
@@ -53,12 +54,16 @@ def peak_memory_gb(device: torch.device) -> tuple[float, str]:
 
 
 def build_reasoner(args, device: torch.device, dtype: torch.dtype) -> WanReasoner:
-    h, w, f = TINY_SIZE[args.wan] if args.size == "tiny" else (704, 1280, 89)
+    tiny = args.reasoner_size == "tiny"
+    h, w, f = TINY_SIZE[args.wan] if tiny else (704, 1280, 89)
     # --layers: fewer transformer blocks at the same width, a scaled-down config with the real per-block cost
-    parts = build_parts(args.wan, args.size, seed=0, text_encoder=args.size == "tiny", device=device, dtype=dtype,
+    parts = build_parts(args.wan, args.reasoner_size, seed=0, text_encoder=tiny, device=device, dtype=dtype,
                         transformer={"num_layers": args.layers} if args.layers else None)
+    if args.light == "taehv":  # the paper's kind of light decoder (random weights, same layout and cost)
+        vae = parts.vae.config
+        parts.light_vae = TinyVideoDecoder(vae.z_dim, vae.patch_size or 1).to(device, dtype)
     opts = WanOptions(height=args.height or h, width=args.width or w, frames=args.frames or f,
-                      text_len=16 if args.size == "tiny" else 512,
+                      text_len=16 if tiny else 512,
                       device=str(device), dtype={torch.bfloat16: "bf16", torch.float32: "fp32"}[dtype],
                       checkpointing=args.checkpointing, light_downsample=args.light_downsample)
     return WanReasoner(parts, opts)
@@ -87,13 +92,15 @@ def build_teacher(args, device: torch.device, dtype: torch.dtype):
     pixels = {"max_pixels": args.teacher_pixels} if args.teacher_pixels else {}
     if args.size == "tiny":
         pixels = {"max_pixels": 64 * 64, "min_pixels": 32 * 32, **pixels}
-    cfg = QwenVLConfig(device=str(device), dtype={torch.bfloat16: "bf16", torch.float32: "fp32"}[dtype], **pixels)
+    cfg = QwenVLConfig(device=str(device), dtype={torch.bfloat16: "bf16", torch.float32: "fp32"}[dtype],
+                       max_new_tokens=args.query_tokens, **pixels)
     return QwenVLTeacher(model, tok, cfg)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", choices=("tiny", "real"), default="tiny")
+    ap.add_argument("--reasoner-size", choices=("tiny", "real"), default=None, help="the reasoner's size (default: --size)")
     ap.add_argument("--wan", choices=("wan2.2-ti2v", "wan2.1-i2v"), default="wan2.2-ti2v")
     ap.add_argument("--qwen", choices=("qwen3_vl", "qwen2_5_vl"), default="qwen3_vl")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -102,12 +109,16 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=None)
     ap.add_argument("--k", type=int, default=24, help="frames the teacher judges (K)")
     ap.add_argument("--teacher-pixels", type=int, default=None, help="max pixels per judged frame (teacher resize)")
+    ap.add_argument("--light", choices=("taehv", "pooled"), default="taehv",
+                    help="decode_light: a TAEHV-layout decoder, or the full VAE on a pooled latent (--light-downsample)")
     ap.add_argument("--light-downsample", type=int, default=2)
+    ap.add_argument("--query-tokens", type=int, default=128, help="max new tokens when writing queries")
     ap.add_argument("--no-checkpointing", dest="checkpointing", action="store_false")
     ap.add_argument("--steps", type=int, default=3, help="timed optimization steps (after one warm-up)")
     ap.add_argument("--layers", type=int, default=None, help="transformer blocks of Wan and text layers of Qwen (default: the size's)")
     ap.add_argument("--vision-layers", type=int, default=None, help="Qwen vision blocks (default: the size's)")
     args = ap.parse_args()
+    args.reasoner_size = args.reasoner_size or args.size
 
     device = torch.device(args.device)
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
@@ -118,12 +129,13 @@ def main() -> int:
     n_t = sum(p.numel() for p in teacher.net.parameters()) / 1e6
     print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}), {dtype}, "
           f"{torch.get_num_threads()} threads")
-    print(f"reasoner {args.wan} {args.size}: {n_r:,.1f}M transformer params, {reasoner.frames} frames at "
-          f"{reasoner.height}x{reasoner.width}, latent {tuple(reasoner.latent_shape)}, checkpointing {args.checkpointing}")
-    print(f"teacher {args.qwen} {args.size}: {n_t:,.1f}M params, judging K={args.k} frames")
+    print(f"reasoner {args.wan} {args.reasoner_size}: {n_r:,.2f}M transformer params, {reasoner.frames} frames at "
+          f"{reasoner.height}x{reasoner.width}, latent {tuple(reasoner.latent_shape)}, checkpointing {args.checkpointing}, "
+          f"light decoder {args.light}")
+    print(f"teacher {args.qwen} {args.size}: {n_t:,.2f}M params, judging K={args.k} frames")
 
     inst = get_family("maze").generate(1_000_000)
-    text = None if args.size == "tiny" else torch.randn(1, 512, reasoner.net.transformer.config.text_dim)
+    text = None if args.reasoner_size == "tiny" else torch.randn(1, 512, reasoner.net.transformer.config.text_dim)
     cond = reasoner.condition(inst.first_frame, inst.prompt, text=text)
     queries, t_query = timed(device, lambda: teacher.propose_queries(inst.first_frame, inst.prompt))
     z1 = reasoner.noise(1_000_000)
@@ -159,7 +171,8 @@ def main() -> int:
     one, many = score(texts, 1), score(texts, 4)
     mem, what = peak_memory_gb(device)
 
-    print(f"\nqueries proposed by generation: {t_query:.3f} s (once per instance; source {queries.source})")
+    print(f"\nqueries proposed by generation: {t_query:.3f} s (once per instance; at most {args.query_tokens} new tokens; "
+          f"source {queries.source}: random weights never write valid JSON, so this is two full-length tries)")
     print("\n| part of one optimization step | seconds (median) |\n|---|---:|")
     for key, vals in rows.items():
         print(f"| {key} | {statistics.median(vals):.3f} |")
