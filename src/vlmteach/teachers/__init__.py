@@ -17,7 +17,8 @@ def weights_dir() -> Path:
 def load(name: str = "tiny", path: str | Path | None = None) -> Teacher:
     """A teacher by name: "tiny" loads the shipped weights (or those in `path`); "openai_chat" is a
     query writer at the URL in `path` ("URL[,model=NAME,...]"), to combine with a judge; "qwen_vl" is a
-    Qwen2.5-VL / Qwen3-VL model in a local folder or the offline cache ("PATH[,dtype=bf16,frames=8,...]")."""
+    Qwen2.5-VL / Qwen3-VL model in a local folder or the offline cache ("PATH[,dtype=bf16,frames=8,...]");
+    "qwen_vl_tiny" a random tiny one ("[qwen3_vl|qwen2_5_vl][,...]") for checking the code path."""
     if name == "tiny":
         from vlmteach.teachers.tiny import TinyTeacher
 
@@ -36,7 +37,20 @@ def load(name: str = "tiny", path: str | Path | None = None) -> Teacher:
             raise VlmteachError("qwen_vl needs a model folder or cached model id: qwen_vl:PATH[,dtype=bf16,device=cuda,frames=8]")
         model_path, cfg = parse_qwen_spec(str(path))
         return QwenVLTeacher.from_pretrained(model_path, cfg)
-    raise VlmteachError(f"unknown teacher {name!r}; known: tiny, openai_chat, qwen_vl")
+    if name == "qwen_vl_tiny":  # random weights: for checking the code path, e.g. `vlmteach solve --teacher qwen_vl_tiny`
+        from dataclasses import asdict
+
+        from vlmteach.teachers.qwen_tiny import tiny_qwen_vl
+        from vlmteach.teachers.qwen_vl import QwenVLConfig
+        from vlmteach.teachers.qwen_vl import parse_spec as parse_qwen_spec
+
+        kind, cfg = parse_qwen_spec(str(path or "qwen3_vl"))
+        given = {k: v for k, v in asdict(cfg).items() if v != getattr(QwenVLConfig(), k)}
+        return tiny_qwen_vl(kind, **given)
+    raise VlmteachError(f"unknown teacher {name!r}; known: {', '.join(KNOWN)}")
+
+
+KNOWN = ("tiny", "openai_chat", "qwen_vl", "qwen_vl_tiny")
 
 
 __all__ = ["QuerySet", "Teacher", "TeacherCost", "generic_queries", "load", "weights_dir"]
