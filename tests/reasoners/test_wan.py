@@ -242,3 +242,16 @@ def test_taehv_light_decoder_file(tmp_path):
     save_file(wan21, str(tmp_path / "w21.safetensors"))
     with pytest.raises(VlmteachError, match="16-channel latents"):
         reasoners.load("wan", f"{folder},light_decoder={tmp_path / 'w21.safetensors'}")
+
+
+def test_clip_image_tokens_see_a_centre_crop():
+    """Wan2.1 I2V's CLIP input is the image's shortest side resized and centre-cropped, as CLIPImageProcessor
+    does: changing pixels outside the crop leaves the image tokens unchanged, inside it changes them."""
+    model = tiny_wan("wan2.1-i2v")
+    wide = torch.rand(3, 32, 96, generator=torch.Generator().manual_seed(0))
+    edited = wide.clone()
+    edited[:, :, :8] = 1 - edited[:, :, :8]  # the left edge lies outside the centre crop
+    with torch.no_grad():
+        torch.testing.assert_close(model.encode_image(wide), model.encode_image(edited))
+        edited[:, :, 40:56] = 0
+        assert not torch.allclose(model.encode_image(wide), model.encode_image(edited))

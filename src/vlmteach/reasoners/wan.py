@@ -52,6 +52,7 @@ class WanOptions:
     light_decoder: str | None = None  # decode_light's decoder: a TAEHV .safetensors file or an AutoencoderKLWan folder
     light_downsample: int = 2  # without a light decoder: the full VAE on a latent pooled by this factor
     checkpointing: bool = False  # gradient checkpointing through the transformer blocks
+    vae_tiling: bool = False  # decode the final video in spatial tiles (less memory at 720p, a little slower)
     targets: str = "attn"  # LoRA targets: attn | attn+ffn | comma-free list joined by '+' of module suffixes
     offload_text: bool = True  # move the text and image encoders back to the CPU after encoding
 
@@ -169,6 +170,8 @@ class WanReasoner(Reasoner):
                 module.to(self.device)
         if self.opt.checkpointing:
             self.net.transformer.enable_gradient_checkpointing()
+        if self.opt.vae_tiling:
+            self.net.vae.enable_tiling()
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -307,7 +310,11 @@ class WanReasoner(Reasoner):
         """CLIP vision tokens (penultimate layer) of the first frame, as Wan2.1 I2V conditions on."""
         enc = self.net.image_encoder
         size = enc.config.image_size
-        x = self._resize(image, (size, size))
+        h, w = image.shape[-2:]  # as CLIPImageProcessor: shortest side to `size`, then a centre crop
+        rh, rw = (size, max(size, round(w * size / h))) if h <= w else (max(size, round(h * size / w)), size)
+        x = self._resize(image, (rh, rw))
+        top, left = (rh - size) // 2, (rw - size) // 2
+        x = x[:, top: top + size, left: left + size]
         x = (x - torch.tensor(CLIP_MEAN)[:, None, None]) / torch.tensor(CLIP_STD)[:, None, None]
         enc.to(self.device)
         out = enc(x[None].to(self.device, enc.dtype), output_hidden_states=True).hidden_states[-2].to(self.dtype)
