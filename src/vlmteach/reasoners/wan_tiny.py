@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from vlmteach.errors import VlmteachError
-from vlmteach.nn.hf_tokenizer import word_tokenizer
+from vlmteach.nn.hf_tokenizer import byte_tokenizer
 from vlmteach.reasoners.wan import KINDS, WanOptions, WanParts, WanReasoner
 
 SIZES = ("tiny", "real")
@@ -92,7 +92,7 @@ def _build(kind: str, size: str, seed: int, text_encoder: bool, overrides: dict[
         vae_kw["latents_mean"], vae_kw["latents_std"] = [0.0] * z, [0.5] * z
     parts = WanParts(WanTransformer3DModel(**{**dims["transformer"], **overrides}), AutoencoderKLWan(**vae_kw))
     if text_encoder:
-        parts.tokenizer = word_tokenizer()
+        parts.tokenizer = byte_tokenizer(("<pad>", "</s>"), eos="</s>", pad="<pad>")
         cfg = UMT5Config(vocab_size=len(parts.tokenizer), pad_token_id=parts.tokenizer.pad_token_id,
                          eos_token_id=parts.tokenizer.eos_token_id, decoder_start_token_id=0, **dims["text"])
         parts.text_encoder = UMT5EncoderModel(cfg)

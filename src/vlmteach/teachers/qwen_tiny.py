@@ -27,23 +27,10 @@ WORDS = ("Yes", "No", "Is", "Does", "the", "video", "seconds")
 
 def tiny_tokenizer() -> Any:
     """A byte-level BPE tokenizer (encodes any text) holding the Qwen special tokens and "Yes" / "No" as
-    single tokens, wrapped as a transformers fast tokenizer; built in memory."""
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
+    single tokens, built in memory."""
+    from vlmteach.nn.hf_tokenizer import byte_tokenizer
 
-    vocab = {ch: i for i, ch in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
-    merges: list[tuple[str, str]] = []
-    for word in WORDS:  # left-to-right merges: W+o -> Wo, Wo+r -> Wor, ...
-        for i in range(2, len(word) + 1):
-            pair = (word[: i - 1], word[i - 1])
-            if word[:i] not in vocab:
-                merges.append(pair)
-                vocab[word[:i]] = len(vocab)
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    return byte_tokenizer(SPECIAL_TOKENS, eos="<|im_end|>", pad="<|endoftext|>", words=WORDS)
 
 
 def _token_ids(tokenizer: Any | None) -> dict[str, int]:
