@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import torch
 
+from vlmteach.nn.device import dtype_name
 from vlmteach.optim.loss import query_loss
 from vlmteach.reasoners.taehv import TinyVideoDecoder
 from vlmteach.reasoners.wan import WanOptions, WanReasoner
@@ -64,7 +65,7 @@ def build_reasoner(args, device: torch.device, dtype: torch.dtype) -> WanReasone
         parts.light_vae = TinyVideoDecoder(vae.z_dim, vae.patch_size or 1).to(device, dtype)
     opts = WanOptions(height=args.height or h, width=args.width or w, frames=args.frames or f,
                       text_len=16 if tiny else 512,
-                      device=str(device), dtype={torch.bfloat16: "bf16", torch.float32: "fp32"}[dtype],
+                      device=str(device), dtype=dtype_name(dtype),
                       checkpointing=args.checkpointing, light_downsample=args.light_downsample)
     return WanReasoner(parts, opts)
 
@@ -92,7 +93,7 @@ def build_teacher(args, device: torch.device, dtype: torch.dtype):
     pixels = {"max_pixels": args.teacher_pixels} if args.teacher_pixels else {}
     if args.size == "tiny":
         pixels = {"max_pixels": 64 * 64, "min_pixels": 32 * 32, **pixels}
-    cfg = QwenVLConfig(device=str(device), dtype={torch.bfloat16: "bf16", torch.float32: "fp32"}[dtype],
+    cfg = QwenVLConfig(device=str(device), dtype=dtype_name(dtype),
                        max_new_tokens=args.query_tokens, **pixels)
     return QwenVLTeacher(model, tok, cfg)
 

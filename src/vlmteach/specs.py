@@ -37,10 +37,16 @@ def parse_value(raw: str, annotation: str, key: str = "value") -> Any:
 def parse_spec(text: str, config: type[T], what: str, example: str, skip: tuple[str, ...] = ()) -> tuple[str, T]:
     """"HEAD[,key=value,...]" -> (HEAD, config(**options)), each value converted to its field's declared
     type; `skip` names fields that cannot be set this way. Errors name the spec and the valid keys."""
+    head, options = parse_spec_options(text, config, what, example, skip)
+    return head, config(**options)
+
+
+def parse_spec_options(text: str, config: type, what: str, example: str, skip: tuple[str, ...] = ()) -> tuple[str, dict[str, Any]]:
+    """As parse_spec, but (HEAD, only the options the spec gives), for callers with defaults of their own."""
     head, *items = [p.strip() for p in text.split(",")]
     if not head or "=" in head:
         raise VlmteachError(f"{what} needs {example} first; got {text!r}")
-    known = {f.name: f for f in fields(config) if f.name not in skip}  # type: ignore[arg-type]
+    known = {f.name: f for f in fields(config) if f.name not in skip}
     options: dict[str, Any] = {}
     for item in items:
         key, eq, value = (s.strip() for s in item.partition("="))
@@ -49,4 +55,4 @@ def parse_spec(text: str, config: type[T], what: str, example: str, skip: tuple[
         if key not in known:
             raise VlmteachError(f"unknown {what} option {key!r}; valid: {', '.join(known)}")
         options[key] = parse_value(value, str(known[key].type), f"{what} option {key}")
-    return head, config(**options)
+    return head, options

@@ -11,9 +11,9 @@ from typing import Any, ClassVar
 import torch
 
 from vlmteach.errors import VlmteachError
-from vlmteach.specs import parse_value
 from vlmteach.methods.cost import Cost
 from vlmteach.reasoners import Reasoner
+from vlmteach.specs import parse_value
 from vlmteach.teachers import Teacher
 from vlmteach.video import Video
 

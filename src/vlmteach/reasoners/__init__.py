@@ -32,13 +32,11 @@ def load(name: str = "tiny", path: str | Path | None = None) -> Reasoner:
         folder, options = parse_spec(str(path))
         return WanReasoner.from_pretrained(folder, options)
     if name == "wan_tiny":
-        from dataclasses import asdict
-
-        from vlmteach.reasoners.wan import parse_spec
+        from vlmteach.reasoners.wan import WanOptions
         from vlmteach.reasoners.wan_tiny import tiny_wan
+        from vlmteach.specs import parse_spec_options
 
-        kind, options = parse_spec(str(path or "wan2.2-ti2v"))
-        given = {k: v for k, v in asdict(options).items() if v != getattr(type(options)(), k)}
+        kind, given = parse_spec_options(str(path or "wan2.2-ti2v"), WanOptions, "wan_tiny", "a Wan kind (wan2.1-i2v, wan2.2-ti2v)")
         return tiny_wan(kind, **given)
     raise VlmteachError(f"unknown reasoner {name!r}; known: {', '.join(KNOWN)}")
 

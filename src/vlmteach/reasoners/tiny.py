@@ -22,9 +22,9 @@ from torch import nn
 
 from vlmteach.errors import VlmteachError
 from vlmteach.nn import Block, TextEncoder, WordTokenizer, timestep_embedding
-from vlmteach.nn import lora as lora_lib
 from vlmteach.nn.persist import load_config, load_weights, save_model
 from vlmteach.reasoners.base import Reasoner, grad_steps
+from vlmteach.reasoners.peft_lora import PeftLoraMixin
 from vlmteach.video import Video
 
 # LoRA goes on the denoiser's attention and MLP linears; the text encoder and decoders stay untouched.
@@ -145,7 +145,7 @@ class TinyCondition:
     text_mask: torch.Tensor  # (1, L)
 
 
-class TinyReasoner(Reasoner):
+class TinyReasoner(PeftLoraMixin, Reasoner):
     """The built-in reasoner behind the Reasoner interface; CPU-friendly (a few M parameters)."""
 
     name = "tiny"
@@ -240,17 +240,11 @@ class TinyReasoner(Reasoner):
         return z
 
     # ---- LoRA ---------------------------------------------------------------------------------
-    def add_lora(self, rank: int = 16, alpha: float | None = None, targets: list[str] | None = None) -> None:
-        lora_lib.add_lora(self.net.denoiser, targets or LORA_TARGETS, rank, alpha)
+    def lora_module(self) -> nn.Module:
+        return self.net.denoiser
 
-    def lora_parameters(self) -> list[nn.Parameter]:
-        return lora_lib.lora_parameters(self.net.denoiser)
-
-    def reset_lora(self) -> None:
-        lora_lib.reset_lora(self.net.denoiser)
-
-    def drop_lora(self) -> None:
-        lora_lib.drop_lora(self.net.denoiser)
+    def lora_targets(self, targets: list[str] | str | None) -> list[str] | str:
+        return targets or LORA_TARGETS
 
     # ---- persistence --------------------------------------------------------------------------
     def save(self, folder: str | Path, name: str = "tiny_reasoner") -> Path:

@@ -6,7 +6,7 @@ Built from a local folder or an offline Hugging Face cache only (see docs/real-m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +16,16 @@ from torch import nn
 
 from vlmteach import specs
 from vlmteach.errors import VlmteachError
-from vlmteach.nn import lora as lora_lib
+from vlmteach.nn.device import resolve_device, resolve_dtype
 from vlmteach.reasoners.base import Reasoner, grad_steps
+from vlmteach.reasoners.peft_lora import PeftLoraMixin
 from vlmteach.reasoners.taehv import TinyVideoDecoder
 from vlmteach.video import Video
 
 KINDS = ("wan2.1-i2v", "wan2.2-ti2v")
 # LoRA target sets (peft module-name suffixes inside each transformer block).
-TARGETS = {
-    "attn": ["attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0",
-             "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0"],
-    "attn+ffn": ["attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0",
-                 "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0", "ffn.net.0.proj", "ffn.net.2"],
-}
+ATTENTION = [f"{attn}.{proj}" for attn in ("attn1", "attn2") for proj in ("to_q", "to_k", "to_v", "to_out.0")]
+TARGETS = {"attn": ATTENTION, "attn+ffn": [*ATTENTION, "ffn.net.0.proj", "ffn.net.2"]}
 # Per-kind defaults: (height, width, frames, fps). Wan2.2's 89 frames are the paper's setting.
 DEFAULTS = {"wan2.1-i2v": (480, 832, 81, 16), "wan2.2-ti2v": (704, 1280, 89, 24)}
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -45,7 +42,7 @@ class WanOptions:
     steps: int = 4  # sampler steps of the step-distilled model
     shift: float = 5.0  # flow-matching timestep shift of the sampler
     text_len: int = 512  # prompt tokens, as the Wan pipelines pad to
-    dtype: str = "auto"  # auto (bf16 on cuda, fp32 on cpu) | bf16 | fp16 | fp32
+    dtype: str = "auto"  # auto (bf16 on cuda, fp32 on cpu) | bf16 | fp16 | fp32 (nn/device.py)
     device: str = "auto"  # auto (cuda when available) | cpu | cuda | cuda:N
     lora: str | None = None  # a step-distillation LoRA file, fused into the base weights at load
     lora_scale: float = 1.0
@@ -60,16 +57,6 @@ class WanOptions:
 def parse_spec(spec: str) -> tuple[str, WanOptions]:
     """"PATH[,key=value,...]" -> (path, options)."""
     return specs.parse_spec(spec, WanOptions, "wan", "a model folder or cached hub id (wan:PATH[,key=value,...])")
-
-
-def resolve_device(device: str, dtype: str) -> tuple[torch.device, torch.dtype]:
-    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
-    names = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
-    if dtype == "auto":
-        return dev, torch.bfloat16 if dev.type == "cuda" else torch.float32
-    if dtype not in names:
-        raise VlmteachError(f"dtype {dtype!r} is not valid; use one of auto, {', '.join(names)}")
-    return dev, names[dtype]
 
 
 @dataclass
@@ -90,7 +77,6 @@ class WanParts:
     tokenizer: Any = None
     image_encoder: nn.Module | None = None
     light_vae: nn.Module | None = None
-    extra: dict = field(default_factory=dict)
 
 
 class WanModules(nn.Module):
@@ -138,7 +124,7 @@ def detect_kind(transformer: nn.Module, vae: nn.Module) -> str:
                         f"for a VAE with z_dim {z}; text-to-video and two-expert models are not supported")
 
 
-class WanReasoner(Reasoner):
+class WanReasoner(PeftLoraMixin, Reasoner):
     """A Wan video model behind the Reasoner interface (one sample = `steps` transformer calls)."""
 
     name = "wan"
@@ -150,7 +136,8 @@ class WanReasoner(Reasoner):
         self.kind = detect_kind(parts.transformer, parts.vae)
         self.tokenizer = parts.tokenizer
         self.net = WanModules(parts)
-        self.device, self.dtype = resolve_device(self.opt.device, self.opt.dtype)
+        self.device = resolve_device(self.opt.device)
+        self.dtype = resolve_dtype(self.opt.dtype, self.device)
         h, w, f, self.fps = DEFAULTS[self.kind]
         self.height, self.width, self.frames = self.opt.height or h, self.opt.width or w, self.opt.frames or f
         self.default_steps = self.opt.steps
@@ -183,7 +170,7 @@ class WanReasoner(Reasoner):
 
         opt = options or WanOptions()
         root = Path(path)
-        dtype = resolve_device(opt.device, opt.dtype)[1]
+        dtype = resolve_dtype(opt.dtype, resolve_device(opt.device))
 
         def part(loader, sub: str, required: bool = True):
             # diffusers takes torch_dtype, transformers (5.x) dtype; tokenizers neither
@@ -394,24 +381,12 @@ class WanReasoner(Reasoner):
         return self._with_first(z, cond)
 
     # ---- LoRA ---------------------------------------------------------------------------------
-    def _targets(self, targets: list[str] | None) -> list[str]:
+    def lora_module(self) -> nn.Module:
+        return self.net.transformer
+
+    def lora_targets(self, targets: list[str] | str | None) -> list[str] | str:
         if targets:
             return targets
         if self.opt.targets in TARGETS:
             return TARGETS[self.opt.targets]
         return self.opt.targets.split("+")
-
-    def add_lora(self, rank: int = 16, alpha: float | None = None, targets: list[str] | None = None) -> None:
-        tr = self.net.transformer
-        lora_lib.add_lora(tr, self._targets(targets), rank, alpha)
-        for p in self.lora_parameters():  # fp32 adapters even on a bf16 model: Adam's small updates survive
-            p.data = p.data.to(self.device, torch.float32)
-
-    def lora_parameters(self) -> list[nn.Parameter]:
-        return lora_lib.lora_parameters(self.net.transformer)
-
-    def reset_lora(self) -> None:
-        lora_lib.reset_lora(self.net.transformer)
-
-    def drop_lora(self) -> None:
-        lora_lib.drop_lora(self.net.transformer)

@@ -38,14 +38,11 @@ def load(name: str = "tiny", path: str | Path | None = None) -> Teacher:
         model_path, cfg = parse_qwen_spec(str(path))
         return QwenVLTeacher.from_pretrained(model_path, cfg)
     if name == "qwen_vl_tiny":  # random weights: for checking the code path, e.g. `vlmteach solve --teacher qwen_vl_tiny`
-        from dataclasses import asdict
-
+        from vlmteach.specs import parse_spec_options
         from vlmteach.teachers.qwen_tiny import tiny_qwen_vl
         from vlmteach.teachers.qwen_vl import QwenVLConfig
-        from vlmteach.teachers.qwen_vl import parse_spec as parse_qwen_spec
 
-        kind, cfg = parse_qwen_spec(str(path or "qwen3_vl"))
-        given = {k: v for k, v in asdict(cfg).items() if v != getattr(QwenVLConfig(), k)}
+        kind, given = parse_spec_options(str(path or "qwen3_vl"), QwenVLConfig, "qwen_vl_tiny", "a kind (qwen3_vl, qwen2_5_vl)")
         return tiny_qwen_vl(kind, **given)
     raise VlmteachError(f"unknown teacher {name!r}; known: {', '.join(KNOWN)}")
 

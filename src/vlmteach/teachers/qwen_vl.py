@@ -21,6 +21,7 @@ import torch
 
 from vlmteach import specs
 from vlmteach.errors import VlmteachError
+from vlmteach.nn.device import DTYPES, dtype_name, resolve_device, resolve_dtype
 from vlmteach.teachers.base import QuerySet, Teacher
 from vlmteach.teachers.qwen_pixels import PixelSpec, image_inputs, video_inputs
 from vlmteach.teachers.query_json import (CRITIQUE, PROPOSE, critique_result, fallback_queries, parse_queries, retry_note,
@@ -28,8 +29,6 @@ from vlmteach.teachers.query_json import (CRITIQUE, PROPOSE, critique_result, fa
 from vlmteach.video import sample_frames
 
 KINDS = {"qwen2_5_vl": "Qwen2_5_VLForConditionalGeneration", "qwen3_vl": "Qwen3VLForConditionalGeneration"}
-DTYPES = {"auto": None, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16,
-          "fp32": torch.float32, "float32": torch.float32}
 DEFAULT_SYSTEM = {"qwen2_5_vl": "You are a helpful assistant.", "qwen3_vl": None}  # what each chat template inserts
 CRITIQUE_FRAMES = 8  # frames shown with a critique request when `frames` is 0
 TOKENS = ("<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
@@ -62,24 +61,6 @@ class QwenVLConfig:
             raise VlmteachError(f"unknown dtype {self.dtype!r}; valid: {', '.join(DTYPES)}")
         if self.max_new_tokens < 1:
             raise VlmteachError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}")
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' -> cuda when available, else cpu; anything else as torch names it."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except RuntimeError:
-        raise VlmteachError(f"unknown device {device!r}; valid: auto, cpu, cuda, cuda:N") from None
-
-
-def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
-    """'auto' -> bf16 on cuda, fp32 on cpu."""
-    chosen = DTYPES[dtype]
-    if chosen is None:
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
-    return chosen
 
 
 def model_class(model_type: str) -> Any:
@@ -310,11 +291,7 @@ class QwenVLTeacher(Teacher):
         dtype = resolve_dtype(cfg.dtype, device)
         model = kind.from_pretrained(str(path), local_files_only=True, dtype=dtype)
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        return cls(model, tokenizer, dataclasses.replace(cfg, device=str(device), dtype=_dtype_name(dtype)))
-
-
-def _dtype_name(dtype: torch.dtype) -> str:
-    return {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}[dtype]
+        return cls(model, tokenizer, dataclasses.replace(cfg, device=str(device), dtype=dtype_name(dtype)))
 
 
 def _checked(options: dict[str, Any]) -> dict[str, Any]:
