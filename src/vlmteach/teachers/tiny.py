@@ -35,6 +35,9 @@ class TinyTeacherConfig:
     text_depth: int = 2
     fusion_depth: int = 2
     max_text: int = 48
+    # Also feed each frame's difference to the previous and to the first frame, so that a jump, a
+    # vanishing or a duplicated object is visible to the per-frame stem (older weights: False).
+    motion_inputs: bool = False
 
 
 def _frame_positions(k: int, dim: int) -> torch.Tensor:
@@ -48,7 +51,7 @@ class TinyTeacherNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         n = (cfg.size // cfg.patch) ** 2
-        self.stem = nn.Sequential(nn.Conv2d(3, 64, 4, stride=4), nn.GELU(),
+        self.stem = nn.Sequential(nn.Conv2d(9 if cfg.motion_inputs else 3, 64, 4, stride=4), nn.GELU(),
                                   nn.Conv2d(64, cfg.dim, cfg.patch // 4, stride=cfg.patch // 4))
         self.space = nn.Parameter(torch.zeros(1, n, cfg.dim))
         self.video = nn.ModuleList(Block(cfg.dim, cfg.heads) for _ in range(cfg.video_depth))
@@ -66,7 +69,12 @@ class TinyTeacherNet(nn.Module):
         x = frames.flatten(0, 1)
         if x.shape[-2:] != (self.cfg.size, self.cfg.size):
             x = F.interpolate(x, size=(self.cfg.size, self.cfg.size), mode="area")
-        x = self.stem(x * 2 - 1).flatten(2).transpose(1, 2)  # (B*K, n, D)
+        x = x * 2 - 1
+        if self.cfg.motion_inputs:
+            v = x.view(b, k, *x.shape[1:])
+            prev = torch.cat([v[:, :1], v[:, :-1]], dim=1)
+            x = torch.cat([v, v - prev, v - v[:, :1]], dim=2).flatten(0, 1)
+        x = self.stem(x).flatten(2).transpose(1, 2)  # (B*K, n, D)
         x = x.view(b, k, -1, self.cfg.dim) + self.space[:, None] + _frame_positions(k, self.cfg.dim)[:, None].to(x)
         x = x.reshape(b, -1, self.cfg.dim)
         for block in self.video:

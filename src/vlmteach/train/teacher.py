@@ -53,7 +53,7 @@ class TeacherTrainConfig:
     out: str
     reasoner: str  # folder holding tiny_reasoner.{json,safetensors}
     seed: int = 0
-    steps: int = 3000
+    steps: int = 6000
     batch: int = 16  # videos per step; each brings all its queries
     lr: float = 3e-4
     device: str = "cpu"
@@ -62,7 +62,8 @@ class TeacherTrainConfig:
     noise_max: float = 0.12
     pool: int = 1536  # reasoner samples and one-step predictions made once, each
     dim: int = 96
-    adv_rounds: int = 3  # adversarial rounds after `steps` (train/adversarial.py)
+    motion_inputs: bool = True  # the stem also sees frame differences (teachers/tiny.py)
+    adv_rounds: int = 1  # adversarial rounds after `steps` (train/adversarial.py)
     adv_loops: int = 256  # test-time loops against the current teacher per round
     adv_steps: int = 600  # teacher steps per round
     adv_lr: float = 1e-4
@@ -171,7 +172,7 @@ def train_teacher(cfg: TeacherTrainConfig) -> Path:
     reasoner = TinyReasoner.load(cfg.reasoner)
     families = all_families()
     pool = build_pool(reasoner, cfg.pool, cfg.seed, families)
-    teacher = TinyTeacher(TinyTeacherConfig(vocab=build_vocab(), dim=cfg.dim))
+    teacher = TinyTeacher(TinyTeacherConfig(vocab=build_vocab(), dim=cfg.dim, motion_inputs=cfg.motion_inputs))
     net = teacher.net.to(device).train()
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=0.01)
     sched = warmup_cosine(opt, cfg.steps)
