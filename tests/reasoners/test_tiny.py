@@ -1,10 +1,13 @@
 """The shipped tiny reasoner: loading, determinism, gradient flow to the LoRA only, LoRA lifecycle."""
 
+import json
+
 import pytest
 import torch
 
 from vlmteach import reasoners
 from vlmteach.errors import VlmteachError
+from vlmteach.reasoners.tiny import TinyReasoner, TinyReasonerConfig
 from vlmteach.tasks import get_family
 
 
@@ -84,3 +87,43 @@ def test_batched_calls_match_single_ones(model, inst):
     assert torch.allclose(both[1], one, atol=1e-5)
     with pytest.raises(VlmteachError, match="prompt"):
         model.condition(torch.stack([inst.first_frame] * 2), ["only one"])
+
+
+def _fresh(**fields) -> TinyReasoner:
+    torch.manual_seed(0)
+    return TinyReasoner(TinyReasonerConfig(vocab=["<pad>", "<unk>", "<cls>", "move", "red"], dim=32, depth=1,
+                                           heads=2, text_depth=1, **fields))
+
+
+def test_residual_target_starts_as_a_still_video_and_samples_its_clean_prediction(inst):
+    """The "residual" target's untrained network (output layer at zero) holds the first frame; once the
+    output moves, frame 0 is still exactly the first frame and the last sampler step lands on the
+    clean prediction made at that step."""
+    model = _fresh()
+    cond = model.condition(inst.first_frame, "move red")
+    with torch.no_grad():
+        still = model.sample(model.noise(1), cond)
+        assert torch.allclose(still, cond.first.expand_as(still), atol=1e-5)
+        torch.nn.init.normal_(model.net.denoiser.patch_out.weight, std=0.1)
+        clean = model.one_step(model.noise(1), cond)
+        assert torch.allclose(clean[0], cond.first[0], atol=1e-6)
+        assert not torch.allclose(clean[1:], cond.first.expand_as(clean[1:]), atol=1e-2)
+        assert torch.allclose(model.sample(model.noise(1), cond, steps=1), clean, atol=1e-5)
+
+
+def test_configs_saved_before_target_and_positions_load_as_velocity_and_learned(tmp_path, inst):
+    old = _fresh(target="velocity", positions="learned")
+    old.save(tmp_path)
+    path = tmp_path / "tiny_reasoner.json"
+    fields = json.loads(path.read_text())
+    del fields["target"], fields["positions"]
+    path.write_text(json.dumps(fields))
+    loaded = TinyReasoner.load(tmp_path)
+    assert (loaded.cfg.target, loaded.cfg.positions) == ("velocity", "learned")
+    cond_a, cond_b = (m.condition(inst.first_frame, "move red") for m in (old, loaded))
+    with torch.no_grad():
+        assert torch.allclose(old.one_step(old.noise(2), cond_a), loaded.one_step(loaded.noise(2), cond_b))
+    with pytest.raises(VlmteachError, match="positions 'nope' are unknown; valid: rope, learned"):
+        _fresh(positions="nope")
+    with pytest.raises(VlmteachError, match="target 'x' is unknown"):
+        _fresh(target="x")

@@ -9,6 +9,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from vlmteach.nn.rope import apply_rope
+
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     """Sinusoidal embedding (B, dim) of flow times t in [0, 1] (B,)."""
@@ -30,7 +32,9 @@ class Attention(nn.Module):
         self.to_out = nn.Linear(dim, dim)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
+                mask: torch.Tensor | None = None,
+                rope: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """`rope` (cos, sin tables, nn/rope.py) rotates queries and keys; self-attention only."""
         context = x if context is None else context
         b, n, d = x.shape
         h = self.heads
@@ -39,6 +43,8 @@ class Attention(nn.Module):
             return y.view(b, -1, h, d // h).transpose(1, 2)
 
         q, k, v = split(self.to_q(x)), split(self.to_k(context)), split(self.to_v(context))
+        if rope is not None:
+            q, k = apply_rope(q, rope), apply_rope(k, rope)
         attn_mask = None if mask is None else mask[:, None, None, :]  # True = attend
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
         return self.to_out(out.transpose(1, 2).reshape(b, n, d))
@@ -58,8 +64,9 @@ class Block(nn.Module):
         self.ff_out = nn.Linear(dim * mlp_ratio, dim)
 
     def forward(self, x: torch.Tensor, text: torch.Tensor | None = None,
-                text_mask: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x), mask=mask)
+                text_mask: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                rope: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), mask=mask, rope=rope)
         if self.cross is not None:
             x = x + self.cross(self.norm2(x), text, text_mask)
         return x + self.ff_out(F.gelu(self.ff_in(self.norm3(x))))

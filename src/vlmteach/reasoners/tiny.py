@@ -6,9 +6,17 @@ encoder over word ids, a transformer denoiser over space-time latent patches con
 frame's latent (channel concat, as Wan I2V does) and on the prompt (cross-attention), and the
 Reasoner wrapper with the few-step sampler and the LoRA lifecycle.
 
-Flow convention (rectified flow): z_t = (1 - t) z0 + t z1, the network predicts u = z1 - z0, so the
-one-step clean prediction is z0_hat = z1 - u(z1, t=1, c). The model is trained only at the sampler's
-timesteps (and some uniform t), weighted towards t = 1; see vlmteach/train/reasoner.py.
+Flow convention (rectified flow): z_t = (1 - t) z0 + t z1 and the velocity is u = z1 - z0, so the
+one-step clean prediction is z0_hat = z1 - u(z1, t=1, c). What the network's output means (`target`):
+- "residual" (shipped): the clean video as the first frame plus a change, z0_hat = first + f(z_t, t, c),
+  with frame 0 exactly the first frame, and u = (z_t - z0_hat) / t. An untrained network makes a
+  still video, and capacity goes to what moves.
+- "velocity" (configs from before 0.2): the network predicts u itself.
+Token positions (`positions`): "rope" (shipped) = learned frame and cell-block embeddings, added, plus
+3D rotary attention over (frame, row, column) as in Wan; "learned" (before 0.2) = one learned
+embedding per (frame, token), which left the model unable to learn even gravity.
+The model is trained at the sampler's timesteps (and some uniform t), weighted towards t = 1; see
+vlmteach/train/reasoner.py.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from torch import nn
 from vlmteach.errors import VlmteachError
 from vlmteach.nn import Block, TextEncoder, WordTokenizer, timestep_embedding
 from vlmteach.nn.persist import load_config, load_weights, save_model
+from vlmteach.nn.rope import rope_3d
 from vlmteach.reasoners.base import Reasoner, grad_steps
 from vlmteach.reasoners.peft_lora import PeftLoraMixin
 from vlmteach.video import Video
@@ -47,6 +56,8 @@ class TinyReasonerConfig:
     steps: int = 4
     latent_mean: float = 0.0
     latent_std: float = 1.0
+    target: str = "residual"  # or "velocity"; see the module docstring
+    positions: str = "rope"  # or "learned"
 
     @property
     def size(self) -> int:
@@ -93,13 +104,21 @@ class Denoiser(nn.Module):
         self.cfg = cfg
         pd = cfg.latent * cfg.patch ** 2
         self.patch_in = nn.Linear(2 * pd, cfg.dim)
-        self.pos = nn.Parameter(torch.zeros(1, cfg.frames, cfg.tokens_per_frame, cfg.dim))
+        if cfg.positions == "rope":
+            self.frame_pos = nn.Parameter(torch.randn(1, cfg.frames, 1, cfg.dim) * 0.02)
+            self.space_pos = nn.Parameter(torch.randn(1, 1, cfg.tokens_per_frame, cfg.dim) * 0.02)
+            side = cfg.grid // cfg.patch
+            cos, sin = rope_3d(cfg.frames, side, side, cfg.dim // cfg.heads)
+            self.register_buffer("rope_cos", cos, persistent=False)
+            self.register_buffer("rope_sin", sin, persistent=False)
+        else:
+            self.pos = nn.Parameter(torch.zeros(1, cfg.frames, cfg.tokens_per_frame, cfg.dim))
+            nn.init.normal_(self.pos, std=0.02)
         self.time = nn.Sequential(nn.Linear(cfg.dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.dim))
         self.text = TextEncoder(len(cfg.vocab), cfg.max_text, cfg.dim, cfg.text_depth, cfg.heads)
         self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cross=True) for _ in range(cfg.depth))
         self.norm = nn.LayerNorm(cfg.dim)
         self.patch_out = nn.Linear(cfg.dim, pd)
-        nn.init.normal_(self.pos, std=0.02)
         nn.init.zeros_(self.patch_out.weight)
         nn.init.zeros_(self.patch_out.bias)
 
@@ -121,10 +140,16 @@ class Denoiser(nn.Module):
         b, frames = z.shape[:2]
         x = self.patchify(z)
         f = self.patchify(first[:, None]).expand(-1, frames, -1, -1)
-        x = self.patch_in(torch.cat([x, f], dim=-1)) + self.pos[:, :frames]
+        rope = None
+        if self.cfg.positions == "rope":
+            pos = self.frame_pos[:, :frames] + self.space_pos
+            rope = (self.rope_cos, self.rope_sin)
+        else:
+            pos = self.pos[:, :frames]
+        x = self.patch_in(torch.cat([x, f], dim=-1)) + pos
         x = x.flatten(1, 2) + self.time(timestep_embedding(t, self.cfg.dim))[:, None]
         for block in self.blocks:
-            x = block(x, text, text_mask)
+            x = block(x, text, text_mask, rope=rope)
         x = self.patch_out(self.norm(x)).view(b, frames, self.cfg.tokens_per_frame, -1)
         return self.unpatchify(x)
 
@@ -136,6 +161,17 @@ class TinyNet(nn.Module):
         super().__init__()
         self.autoencoder = TileAutoencoder(cfg)
         self.denoiser = Denoiser(cfg)
+
+
+MIN_T = 1e-3  # u = (z_t - z0_hat) / t is never evaluated nearer t = 0 than this
+TARGETS = ("residual", "velocity")
+POSITIONS = ("rope", "learned")
+
+
+def clean_from_residual(change: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
+    """The clean prediction (B, T, C, G, G) of the "residual" target: the first frame (B, C, G, G)
+    plus the predicted change, with frame 0 exactly the first frame."""
+    return torch.cat([first[:, None], first[:, None] + change[:, 1:]], dim=1)
 
 
 @dataclass
@@ -156,6 +192,11 @@ class TinyReasoner(PeftLoraMixin, Reasoner):
 
     def __init__(self, cfg: TinyReasonerConfig, net: TinyNet | None = None):
         super().__init__()
+        if cfg.target not in TARGETS:
+            raise VlmteachError(f"tiny reasoner target {cfg.target!r} is unknown; valid: {', '.join(TARGETS)}")
+        if cfg.positions not in POSITIONS:
+            raise VlmteachError(f"tiny reasoner positions {cfg.positions!r} are unknown; valid: "
+                                f"{', '.join(POSITIONS)}")
         self.cfg = cfg
         self.default_steps = cfg.steps
         self.tokenizer = WordTokenizer(cfg.vocab, cfg.max_text)
@@ -220,8 +261,10 @@ class TinyReasoner(PeftLoraMixin, Reasoner):
         self.cost.forwards += 1
         zb = z if z.ndim == 5 else z[None]
         tt = torch.full((zb.shape[0],), float(t))
-        u = self.net.denoiser(zb, tt, cond.first, cond.text, cond.text_mask)
-        return u if z.ndim == 5 else u[0]
+        out = self.net.denoiser(zb, tt, cond.first, cond.text, cond.text_mask)
+        if self.cfg.target == "residual":
+            out = (zb - clean_from_residual(out, cond.first)) / max(float(t), MIN_T)
+        return out if z.ndim == 5 else out[0]
 
     def one_step(self, z1: torch.Tensor, cond: TinyCondition) -> torch.Tensor:
         return z1 - self.velocity(z1, 1.0, cond)
@@ -253,6 +296,8 @@ class TinyReasoner(PeftLoraMixin, Reasoner):
     @classmethod
     def load(cls, folder: str | Path, name: str = "tiny_reasoner") -> TinyReasoner:
         fields, weights = load_config(folder, name, "train one with `vlmteach train reasoner`")
+        fields.setdefault("target", "velocity")  # configs saved before these fields existed
+        fields.setdefault("positions", "learned")
         model = cls(TinyReasonerConfig(**fields))
         load_weights(model.net, weights)
         return model
