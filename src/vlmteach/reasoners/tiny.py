@@ -11,9 +11,9 @@ one-step clean prediction is z0_hat = z1 - u(z1, t=1, c). What the network's out
 - "residual" (shipped): the clean video as the first frame plus a change, z0_hat = first + f(z_t, t, c),
   with frame 0 exactly the first frame, and u = (z_t - z0_hat) / t. An untrained network makes a
   still video, and capacity goes to what moves.
-- "velocity" (configs from before 0.2): the network predicts u itself.
+- "velocity" (the first shipped reasoner; configs without the field): the network predicts u itself.
 Token positions (`positions`): "rope" (shipped) = learned frame and cell-block embeddings, added, plus
-3D rotary attention over (frame, row, column) as in Wan; "learned" (before 0.2) = one learned
+3D rotary attention over (frame, row, column) as in Wan; "learned" (the first reasoner) = one learned
 embedding per (frame, token), which left the model unable to learn even gravity.
 The model is trained at the sampler's timesteps (and some uniform t), weighted towards t = 1; see
 vlmteach/train/reasoner.py.
@@ -187,6 +187,7 @@ class TinyReasoner(PeftLoraMixin, Reasoner):
     name = "tiny"
     # Swept on instance seeds 990,000-990,001 (teacher-training range, never evaluation seeds): lr
     # 1e-4 / 3e-4 / 1e-3 x 2 / 4 / 8 / 16 steps; 3e-4 with at most 4 steps scored best and is cheapest
+    # (with the first shipped reasoner and teacher; not yet redone for the current ones)
     # (docs/methods.md). The paper's 5e-5 barely moves a 1.5M-parameter model's LoRA.
     recommended_tto = {"lr": 3e-4, "max_steps": 4}
 
