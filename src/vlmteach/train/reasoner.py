@@ -50,8 +50,8 @@ class ReasonerTrainConfig:
     checkpoint_every: int = 250
     dim: int = 128
     depth: int = 4
-    target: str = "residual"  # reasoners/tiny.py: "residual" or "velocity" (the 0.1 recipe)
-    positions: str = "rope"  # "rope" or "learned" (the 0.1 recipe)
+    target: str = "residual"  # reasoners/tiny.py: "residual" or "velocity" (the first shipped recipe)
+    positions: str = "rope"  # "rope" or "learned" (the first shipped recipe)
 
 
 def in_domain_families():
