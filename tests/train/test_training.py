@@ -9,7 +9,7 @@ from vlmteach.reasoners.tiny import TinyReasoner
 from vlmteach.teachers.tiny import TinyTeacher
 from vlmteach.train.reasoner import ReasonerTrainConfig, train_reasoner
 from vlmteach.train.seeds import EVAL_SEED_MIN, REASONER_SEEDS, TEACHER_SEEDS
-from vlmteach.train.teacher import TeacherTrainConfig, train_teacher
+from vlmteach.train.teacher import SOURCES, TeacherTrainConfig, polish_mix, train_teacher
 
 
 def test_seed_ranges_never_touch_evaluation_seeds():
@@ -30,7 +30,7 @@ def test_reasoner_then_teacher_train_and_resume(tmp_path):
     assert model.cfg.dim == 32 and model.cfg.latent_std > 0
 
     tiny = dict(out=str(tmp_path), reasoner=str(tmp_path), steps=2, batch=2, pool=2, checkpoint_every=1, dim=32,
-                adv_loops=1, adv_steps=2)
+                adv_loops=1, adv_steps=2, polish_steps=2)
     train_teacher(TeacherTrainConfig(adv_rounds=1, **tiny))
     first_round = (tmp_path / "adversarial_1.safetensors").read_bytes()
     # one more adversarial round resumes after the first: its pool is reused, a second one is made
@@ -40,6 +40,16 @@ def test_reasoner_then_teacher_train_and_resume(tmp_path):
         videos = f.get_tensor("videos")
         assert videos.dtype == torch.uint8 and videos.shape[0] == 3  # 2 one-step snapshots + the final sample
         assert len(json.loads(f.metadata()["instances"])) == 3
+    with safe_open(str(tmp_path / "teacher.ckpt"), framework="pt") as f:
+        assert json.loads(f.metadata()["meta"])["step"] == 2 + 2 * 2 + 2  # steps, 2 rounds, polish
     teacher = TinyTeacher.load(tmp_path)
     assert teacher.cfg.dim == 32
     assert json.loads((tmp_path / "tiny_teacher.train.json").read_text())["train_seeds"] == list(TEACHER_SEEDS)
+
+
+def test_polish_mix_drops_the_adversarial_share_without_rounds():
+    with_rounds, without = polish_mix(True), polish_mix(False)
+    assert abs(sum(with_rounds) - 1) < 1e-9 and abs(sum(without) - 1) < 1e-9
+    assert with_rounds[SOURCES.index("adversarial")] > 0 and without[SOURCES.index("adversarial")] == 0
+    corruption = SOURCES.index("corruption")
+    assert without[corruption] > with_rounds[corruption]  # the share is spread over the other sources

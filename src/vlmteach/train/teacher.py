@@ -7,12 +7,14 @@ task-specific queries and the generic ones. Labels: the rule-based scorer's part
 query's check (satisfied = part >= 0.999). Noise augmentation and the reasoner's imperfect frames
 keep the teacher's gradients smooth: it cannot be fooled by imperceptible pixel changes because it
 never saw clean-only inputs. After that, adversarial rounds (train/adversarial.py) add the videos
-that the method's own loop makes against the current teacher, labelled by the scorers.
+that the method's own loop makes against the current teacher, labelled by the scorers. A last
+"polish" stage trains on, with more corruptions, the rounds' videos kept, and a decaying rate.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +47,9 @@ SOURCES = ("ground_truth", "corruption", "static", "sample", "one_step", "advers
 # loop makes of the reasoner against the current teacher) exist only in the adversarial rounds.
 SOURCE_P = (0.25, 0.3, 0.1, 0.2, 0.15, 0.0)
 ADVERSARIAL_P = (0.2, 0.2, 0.05, 0.1, 0.1, 0.35)
+# The polish stage: corruptions are the teacher's weakest source (a vanished, doubled or recoloured
+# object), so they get the largest share; the adversarial videos stay in so its gradients stay useful.
+POLISH_P = (0.2, 0.4, 0.05, 0.15, 0.1, 0.1)
 SATISFIED = 0.999
 
 
@@ -67,6 +72,8 @@ class TeacherTrainConfig:
     adv_loops: int = 256  # test-time loops against the current teacher per round
     adv_steps: int = 600  # teacher steps per round
     adv_lr: float = 1e-4
+    polish_steps: int = 3000  # a last stage after the rounds, with POLISH_P (0: none)
+    polish_lr: float = 2e-4  # cosine-decayed to zero over the stage
 
 
 def label(check: str, parts: dict[str, float]) -> float:
@@ -183,21 +190,29 @@ def train_teacher(cfg: TeacherTrainConfig) -> Path:
         step, rng.bit_generator.state = meta["step"], meta["rng"]
         resume_at(sched, step)
     started = time.time()
-    total = cfg.steps + cfg.adv_rounds * cfg.adv_steps
+    adv_end = cfg.steps + cfg.adv_rounds * cfg.adv_steps
+    total = adv_end + cfg.polish_steps
     bar = tqdm(total=total, initial=step, desc="teacher", unit="step")
     while step < total:
-        stage_end = cfg.steps if step < cfg.steps else step + cfg.adv_steps - (step - cfg.steps) % cfg.adv_steps
-        source_p = SOURCE_P
-        if step >= cfg.steps:  # an adversarial round: extend the pool against the current teacher
+        stage_sched, source_p = None, SOURCE_P
+        if step < cfg.steps:
+            stage_end, stage_sched = cfg.steps, sched
+        elif step < adv_end:  # an adversarial round: extend the pool against the current teacher
             rnd = (step - cfg.steps) // cfg.adv_steps
+            stage_end = cfg.steps + (rnd + 1) * cfg.adv_steps
             pool["adversarial"] = load_adversarial(out, rnd + 1, cfg, reasoner, teacher, families)
             source_p = ADVERSARIAL_P
-            for group in opt.param_groups:
-                group["lr"] = cfg.adv_lr
+            set_lr(opt, cfg.adv_lr)
+        else:
+            stage_end = total
+            pool["adversarial"] = load_adversarial(out, cfg.adv_rounds, cfg, reasoner, teacher, families)
+            source_p = polish_mix(bool(pool["adversarial"]))
+            stage_sched = decay(opt, cfg.polish_lr, adv_end, cfg.polish_steps)
+            resume_at(stage_sched, step)
         while step < stage_end:
             loss, acc = train_step(net, teacher, opt, rng, families, pool, cfg, device, source_p)
-            if step < cfg.steps:
-                sched.step()
+            if stage_sched is not None:
+                stage_sched.step()
             step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.2f}")
@@ -205,6 +220,25 @@ def train_teacher(cfg: TeacherTrainConfig) -> Path:
                 save_checkpoint(ckpt, net, opt, {"step": step, "rng": rng.bit_generator.state})
     bar.close()
     return finish(teacher, out, "tiny_teacher", cfg, TEACHER_SEEDS, [f.name for f in families], started)
+
+
+def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    for group in opt.param_groups:
+        group["lr"] = lr
+
+
+def decay(opt: torch.optim.Optimizer, lr: float, start: int, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Cosine decay from `lr` to zero over the `steps` after global step `start`."""
+    for group in opt.param_groups:
+        group["lr"] = group["initial_lr"] = lr
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, max(0, step - start) / max(1, steps)))))
+
+
+def polish_mix(with_adversarial: bool) -> tuple[float, ...]:
+    """POLISH_P, with the adversarial share spread over the rest when there are no rounds."""
+    p = np.array(POLISH_P if with_adversarial else POLISH_P[:-1] + (0.0,))
+    return tuple(p / p.sum())
 
 
 def train_step(net, teacher, opt, rng, families, pool, cfg, device, source_p) -> tuple[float, float]:
