@@ -25,6 +25,7 @@ def test_reasoner_then_teacher_train_and_resume(tmp_path):
     train_reasoner(ReasonerTrainConfig(out=str(tmp_path), steps=3, **small))
     meta = json.loads((tmp_path / "tiny_reasoner.train.json").read_text())
     assert meta["train_seeds"] == list(REASONER_SEEDS) and meta["steps"] == 3
+    assert meta["wall_s_total"] > meta["wall_s_this_run"]  # the interrupted first run's time is counted
     assert (tmp_path / "tiny_reasoner.safetensors").read_bytes() != first
     model = TinyReasoner.load(tmp_path)
     assert model.cfg.dim == 32 and model.cfg.latent_std > 0
@@ -44,7 +45,9 @@ def test_reasoner_then_teacher_train_and_resume(tmp_path):
         assert json.loads(f.metadata()["meta"])["step"] == 2 + 2 * 2 + 2  # steps, 2 rounds, polish
     teacher = TinyTeacher.load(tmp_path)
     assert teacher.cfg.dim == 32
-    assert json.loads((tmp_path / "tiny_teacher.train.json").read_text())["train_seeds"] == list(TEACHER_SEEDS)
+    record = json.loads((tmp_path / "tiny_teacher.train.json").read_text())
+    assert record["train_seeds"] == list(TEACHER_SEEDS)
+    assert record["wall_s_total"] > record["wall_s_this_run"]
 
 
 def test_polish_mix_drops_the_adversarial_share_without_rounds():

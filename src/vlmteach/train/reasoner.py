@@ -111,12 +111,13 @@ def train_reasoner(cfg: ReasonerTrainConfig) -> Path:
     ae = net.autoencoder
     ae_opt = torch.optim.AdamW(ae.parameters(), lr=cfg.ae_lr)
     ae_ckpt, flow_ckpt = out / "reasoner_ae.ckpt", out / "reasoner_flow.ckpt"
-    step = 0
+    step, earlier_s = 0, 0.0  # earlier_s: wall time of interrupted earlier runs, from the checkpoint
     if flow_ckpt.exists():
         step = cfg.ae_steps
     elif ae_ckpt.exists():
         meta = load_checkpoint(ae_ckpt, net, ae_opt)
         step, rng.bit_generator.state = meta["step"], meta["rng"]
+        earlier_s = meta.get("wall_s", 0.0)
     bar = tqdm(total=cfg.ae_steps, initial=step, desc="autoencoder", unit="step")
     while step < cfg.ae_steps:
         frames = _ae_batch(rng, cfg.ae_batch).to(device)
@@ -134,7 +135,8 @@ def train_reasoner(cfg: ReasonerTrainConfig) -> Path:
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.4f}")
         if step % cfg.checkpoint_every == 0 or step == cfg.ae_steps:
-            save_checkpoint(ae_ckpt, net, ae_opt, {"step": step, "rng": rng.bit_generator.state})
+            save_checkpoint(ae_ckpt, net, ae_opt, {"step": step, "rng": rng.bit_generator.state,
+                                                   "wall_s": earlier_s + time.time() - started})
     bar.close()
 
     # ---- phase 2: flow denoiser ------------------------------------------------------------------
@@ -148,6 +150,7 @@ def train_reasoner(cfg: ReasonerTrainConfig) -> Path:
         meta = load_checkpoint(flow_ckpt, net, opt)
         step, rng.bit_generator.state = meta["step"], meta["rng"]
         model_cfg.latent_mean, model_cfg.latent_std = meta["latent_mean"], meta["latent_std"]
+        earlier_s = meta.get("wall_s", 0.0)
         resume_at(sched, step)
     else:
         with torch.no_grad():
@@ -180,6 +183,8 @@ def train_reasoner(cfg: ReasonerTrainConfig) -> Path:
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             save_checkpoint(flow_ckpt, net, opt, {"step": step, "rng": rng.bit_generator.state,
                                                   "latent_mean": model_cfg.latent_mean,
-                                                  "latent_std": model_cfg.latent_std})
+                                                  "latent_std": model_cfg.latent_std,
+                                                  "wall_s": earlier_s + time.time() - started})
     bar.close()
-    return finish(model, out, "tiny_reasoner", cfg, REASONER_SEEDS, [f.name for f in fams], started)
+    return finish(model, out, "tiny_reasoner", cfg, REASONER_SEEDS, [f.name for f in fams], started,
+                  earlier_s)

@@ -184,10 +184,11 @@ def train_teacher(cfg: TeacherTrainConfig) -> Path:
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=0.01)
     sched = warmup_cosine(opt, cfg.steps)
     ckpt = out / "teacher.ckpt"
-    step = 0
+    step, earlier_s = 0, 0.0
     if ckpt.exists():
         meta = load_checkpoint(ckpt, net, opt)
         step, rng.bit_generator.state = meta["step"], meta["rng"]
+        earlier_s = meta.get("wall_s", 0.0)  # older checkpoints did not record it
         resume_at(sched, step)
     started = time.time()
     adv_end = cfg.steps + cfg.adv_rounds * cfg.adv_steps
@@ -217,9 +218,11 @@ def train_teacher(cfg: TeacherTrainConfig) -> Path:
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.2f}")
             if step % cfg.checkpoint_every == 0 or step == stage_end:
-                save_checkpoint(ckpt, net, opt, {"step": step, "rng": rng.bit_generator.state})
+                save_checkpoint(ckpt, net, opt, {"step": step, "rng": rng.bit_generator.state,
+                                                 "wall_s": earlier_s + time.time() - started})
     bar.close()
-    return finish(teacher, out, "tiny_teacher", cfg, TEACHER_SEEDS, [f.name for f in families], started)
+    return finish(teacher, out, "tiny_teacher", cfg, TEACHER_SEEDS, [f.name for f in families], started,
+                  earlier_s)
 
 
 def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
