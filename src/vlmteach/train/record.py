@@ -19,8 +19,8 @@ def finish(model: Any, out: Path, name: str, cfg: Any, seeds: tuple[int, int], f
     for p in model.net.parameters():
         p.requires_grad_(False)
     path = model.save(out)
+    this_run = time.time() - started
     (out / f"{name}.train.json").write_text(json.dumps(
         {**asdict(cfg), "train_seeds": list(seeds), "families": families,
-         "wall_s_this_run": round(time.time() - started, 1),
-         "wall_s_total": round(earlier_s + time.time() - started, 1)}, indent=2))
+         "wall_s_this_run": round(this_run, 1), "wall_s_total": round(earlier_s + this_run, 1)}, indent=2))
     return path

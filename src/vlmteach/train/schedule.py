@@ -7,10 +7,14 @@ import math
 import torch
 
 
-def warmup_cosine(optimizer: torch.optim.Optimizer, total: int, warmup: int = 200) -> torch.optim.lr_scheduler.LambdaLR:
-    """Build before restoring a checkpoint; a resumed run then sets `last_epoch` to its step."""
+def warmup_cosine(optimizer: torch.optim.Optimizer, total: int, warmup: int = 200,
+                  start: int = 0) -> torch.optim.lr_scheduler.LambdaLR:
+    """Build before restoring a checkpoint; a resumed run then sets `last_epoch` to its step.
+    `start`: the global step the schedule begins at (a later training stage); `warmup` 0: none."""
     def factor(step: int) -> float:
-        return min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total)))
+        s = max(0, step - start)
+        warm = min(1.0, (s + 1) / warmup) if warmup else 1.0
+        return warm * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total)))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 

@@ -14,7 +14,6 @@ that the method's own loop makes against the current teacher, labelled by the sc
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,11 +230,11 @@ def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
 
 
 def decay(opt: torch.optim.Optimizer, lr: float, start: int, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Cosine decay from `lr` to zero over the `steps` after global step `start`."""
+    """Cosine decay from `lr` to zero over the `steps` after global step `start` (no warm-up). The
+    base rate is set first: a new scheduler would otherwise keep the first stage's `initial_lr`."""
     for group in opt.param_groups:
         group["lr"] = group["initial_lr"] = lr
-    return torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, max(0, step - start) / max(1, steps)))))
+    return warmup_cosine(opt, steps, warmup=0, start=start)
 
 
 def polish_mix(with_adversarial: bool) -> tuple[float, ...]:
