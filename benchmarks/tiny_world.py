@@ -70,7 +70,7 @@ def teacher_pairs(reasoner, teacher, n_videos: int) -> dict[str, np.ndarray]:
         pairs = make_pairs(rng, draw_instances(rng, all_families(), 16, EVAL_SEEDS), pool, 0.5, 0.12)
         with torch.no_grad():
             tokens = teacher.net.encode_video(pairs.videos)
-            logits = teacher.net.logits(tokens[pairs.owner], teacher.tokenizer.encode(pairs.texts))
+            logits = teacher.net.logits(tokens, teacher.tokenizer.encode(pairs.texts), torch.tensor(pairs.owner))
         probs += torch.sigmoid(logits).tolist()
         labels += pairs.labels.tolist()
         fams += [pairs.instances[o].family for o in pairs.owner]

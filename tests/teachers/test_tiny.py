@@ -119,8 +119,43 @@ def test_weights_saved_before_motion_inputs_still_load(tmp_path):
     old = TinyTeacher(TinyTeacherConfig(vocab=["<pad>", "<unk>", "<cls>", "yes"], dim=32))
     old.save(tmp_path)
     cfg = json.loads((tmp_path / "tiny_teacher.json").read_text())
-    del cfg["motion_inputs"]  # a config written before the field existed
+    del cfg["motion_inputs"], cfg["factorized"]  # a config written before the fields existed
     (tmp_path / "tiny_teacher.json").write_text(json.dumps(cfg))
     loaded = TinyTeacher.load(tmp_path)
-    assert loaded.cfg.motion_inputs is False
+    assert loaded.cfg.motion_inputs is False and loaded.cfg.factorized is False
     assert loaded.net.stem[0].in_channels == 3
+
+
+def test_factorized_attention_attends_within_a_frame_then_across_frames():
+    from vlmteach.teachers.tiny import TinyTeacherConfig, TinyTeacherNet
+
+    net = TinyTeacherNet(TinyTeacherConfig(vocab=["<pad>", "<unk>", "<cls>"], dim=32, patch=4, factorized=True))
+    seen = {}
+    for name, blocks in (("space", net.video), ("time", net.video_time)):
+        blocks[0].register_forward_pre_hook(lambda m, inp, name=name: seen.update({name: tuple(inp[0].shape)}))
+    frames = torch.rand(2, 6, 3, 32, 32)
+    with torch.no_grad():
+        tokens = net.encode_video(frames)
+    # one token per cell of the 8 x 8 grid: a space block sees the 64 cells of one frame, a time block
+    # the 6 frames of one cell
+    assert seen == {"space": (12, 64, 32), "time": (128, 6, 32)}
+    assert tokens.shape == (2, 6 * 64, 32)
+    # videos of a batch do not mix: a video encoded alone gets the same tokens
+    with torch.no_grad():
+        alone = net.encode_video(frames[1])
+    assert torch.allclose(alone[0], tokens[1], atol=1e-5)
+
+
+def test_questions_read_their_own_video_when_videos_are_projected_once(teacher):
+    inst = get_family("gravity").generate(1_000_000)
+    videos = torch.stack([inst.ground_truth.frames, inst.ground_truth.frames[:1].repeat(inst.states.shape[0], 1, 1, 1)])
+    ids = teacher.tokenizer.encode(["Did the block fall?", "Is the video still?", "Did the block fall?"])
+    owner = torch.tensor([1, 0, 0])
+    with torch.no_grad():
+        tokens = teacher.net.encode_video(videos)
+        shared = teacher.net.logits(tokens, ids, owner)
+        copied = teacher.net.logits(tokens[owner], ids)  # one copy of the video per question
+        single = teacher.net.logits(tokens[:1], ids[1:])  # one video for all questions
+    assert torch.allclose(shared, copied, atol=1e-5)
+    assert torch.allclose(shared[1:], single, atol=1e-5)
+    assert not torch.allclose(shared[0], shared[2], atol=1e-3)  # the same question, two videos

@@ -33,16 +33,21 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None,
-                rope: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-        """`rope` (cos, sin tables, nn/rope.py) rotates queries and keys; self-attention only."""
+                rope: tuple[torch.Tensor, torch.Tensor] | None = None,
+                index: torch.Tensor | None = None) -> torch.Tensor:
+        """`rope` (cos, sin tables, nn/rope.py) rotates queries and keys; self-attention only.
+        `index` (B,) picks each query row's context among fewer contexts (C, M, D) after the key and
+        value projections, so a context shared by many rows is projected once."""
         context = x if context is None else context
         b, n, d = x.shape
         h = self.heads
 
         def split(y: torch.Tensor) -> torch.Tensor:
-            return y.view(b, -1, h, d // h).transpose(1, 2)
+            return y.view(y.shape[0], -1, h, d // h).transpose(1, 2)
 
         q, k, v = split(self.to_q(x)), split(self.to_k(context)), split(self.to_v(context))
+        if index is not None:
+            k, v = k[index], v[index]
         if rope is not None:
             q, k = apply_rope(q, rope), apply_rope(k, rope)
         attn_mask = None if mask is None else mask[:, None, None, :]  # True = attend
@@ -65,10 +70,11 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor, text: torch.Tensor | None = None,
                 text_mask: torch.Tensor | None = None, mask: torch.Tensor | None = None,
-                rope: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+                rope: tuple[torch.Tensor, torch.Tensor] | None = None,
+                text_index: torch.Tensor | None = None) -> torch.Tensor:
         x = x + self.attn(self.norm1(x), mask=mask, rope=rope)
         if self.cross is not None:
-            x = x + self.cross(self.norm2(x), text, text_mask)
+            x = x + self.cross(self.norm2(x), text, text_mask, index=text_index)
         return x + self.ff_out(F.gelu(self.ff_in(self.norm3(x))))
 
 

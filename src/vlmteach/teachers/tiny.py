@@ -38,6 +38,9 @@ class TinyTeacherConfig:
     # Also feed each frame's difference to the previous and to the first frame, so that a jump, a
     # vanishing or a duplicated object is visible to the per-frame stem (older weights: False).
     motion_inputs: bool = False
+    # Each video block attends within a frame, then a second block across frames at each place
+    # ("divided" space-time attention), so per-cell tokens (patch 4) stay affordable (older: False).
+    factorized: bool = False
 
 
 def _frame_positions(k: int, dim: int) -> torch.Tensor:
@@ -55,6 +58,7 @@ class TinyTeacherNet(nn.Module):
                                   nn.Conv2d(64, cfg.dim, cfg.patch // 4, stride=cfg.patch // 4))
         self.space = nn.Parameter(torch.zeros(1, n, cfg.dim))
         self.video = nn.ModuleList(Block(cfg.dim, cfg.heads) for _ in range(cfg.video_depth))
+        self.video_time = nn.ModuleList(Block(cfg.dim, cfg.heads) for _ in range(cfg.video_depth if cfg.factorized else 0))
         self.question = TextEncoder(len(cfg.vocab), cfg.max_text, cfg.dim, cfg.text_depth, cfg.heads)
         self.fusion = nn.ModuleList(Block(cfg.dim, cfg.heads, cross=True) for _ in range(cfg.fusion_depth))
         self.norm = nn.LayerNorm(cfg.dim)
@@ -76,17 +80,26 @@ class TinyTeacherNet(nn.Module):
             x = torch.cat([v, v - prev, v - v[:, :1]], dim=2).flatten(0, 1)
         x = self.stem(x).flatten(2).transpose(1, 2)  # (B*K, n, D)
         x = x.view(b, k, -1, self.cfg.dim) + self.space[:, None] + _frame_positions(k, self.cfg.dim)[:, None].to(x)
-        x = x.reshape(b, -1, self.cfg.dim)
-        for block in self.video:
-            x = block(x)
-        return x
+        n, d = x.shape[2:]
+        if not self.cfg.factorized:
+            x = x.reshape(b, k * n, d)
+            for block in self.video:
+                x = block(x)
+            return x
+        for space, time in zip(self.video, self.video_time):
+            x = space(x.reshape(b * k, n, d)).view(b, k, n, d)
+            x = time(x.transpose(1, 2).reshape(b * n, k, d)).view(b, n, k, d).transpose(1, 2)
+        return x.reshape(b, k * n, d)
 
-    def logits(self, video: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        """Video tokens (1, N, D) (or (B, N, D)) and question ids (B, L) -> "Yes" logits (B,)."""
+    def logits(self, video: torch.Tensor, ids: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
+        """Video tokens (V, N, D) and question ids (B, L) -> "Yes" logits (B,). Question i reads video
+        owner[i] (default: the one video when V is 1, else video i); each video is projected once."""
+        if owner is None:
+            owner = torch.zeros(ids.shape[0], dtype=torch.long) if video.shape[0] == 1 else torch.arange(ids.shape[0])
         q, mask = self.question(ids)
-        video = video.expand(ids.shape[0], -1, -1)
+        owner = torch.as_tensor(owner, dtype=torch.long, device=video.device)
         for block in self.fusion:
-            q = block(q, video, mask=mask)
+            q = block(q, video, mask=mask, text_index=owner)
         return self.head(self.norm(q[:, 0]))[:, 0]
 
 
