@@ -159,3 +159,5 @@ def test_questions_read_their_own_video_when_videos_are_projected_once(teacher):
     assert torch.allclose(shared, copied, atol=1e-5)
     assert torch.allclose(shared[1:], single, atol=1e-5)
     assert not torch.allclose(shared[0], shared[2], atol=1e-3)  # the same question, two videos
+    with pytest.raises(VlmteachError, match="owner"):
+        teacher.net.logits(tokens, ids[:1].repeat(4, 1))  # 2 videos, 4 questions, no owner

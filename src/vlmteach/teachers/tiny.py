@@ -27,7 +27,7 @@ from vlmteach.video import sample_frames
 class TinyTeacherConfig:
     vocab: list[str] = field(default_factory=list)
     size: int = 32  # frames are resized to size x size
-    patch: int = 8  # pixels per token side (2 x 2 cells)
+    patch: int = 8  # pixels per token side: 8 is 2 x 2 cells, 4 one cell
     max_frames: int = 24
     dim: int = 96
     heads: int = 4
@@ -95,7 +95,10 @@ class TinyTeacherNet(nn.Module):
         """Video tokens (V, N, D) and question ids (B, L) -> "Yes" logits (B,). Question i reads video
         owner[i] (default: the one video when V is 1, else video i); each video is projected once."""
         if owner is None:
-            owner = torch.zeros(ids.shape[0], dtype=torch.long) if video.shape[0] == 1 else torch.arange(ids.shape[0])
+            if video.shape[0] not in (1, ids.shape[0]):
+                raise VlmteachError(f"{video.shape[0]} videos for {ids.shape[0]} questions: pass `owner`, "
+                                    "the index of the video each question reads")
+            owner = torch.arange(ids.shape[0]) if video.shape[0] > 1 else torch.zeros(ids.shape[0], dtype=torch.long)
         q, mask = self.question(ids)
         owner = torch.as_tensor(owner, dtype=torch.long, device=video.device)
         for block in self.fusion:
