@@ -4,8 +4,8 @@ accuracy / AUROC on the same development pairs every --every steps, plus its CPU
 
 Development pairs come from instance seeds 400,000-499,999: the reasoner's range, never the
 teacher's (500,000-999,999) nor evaluation's (>= 1,000,000), so choosing an architecture here does
-not tune on evaluation instances. The shipped choice (patch 4, factorized, dim 64, one block) comes
-from this script on a GPU lent to the project (README, "Tiny teacher").
+not tune on evaluation instances. Its results on a GPU lent to the project, and what the winner gave
+after the whole recipe, are in the README ("Tiny teacher", per-cell tokens).
 
 Run: `python benchmarks/teacher_arch.py --variants base,p4fact64_d1 --steps 4000 [--device cuda]`,
 or `--time-cpu` for the seconds per training step of each variant on 2 threads.
@@ -69,7 +69,7 @@ def evaluate(teacher: TinyTeacher, dev_pool, device: torch.device, batches: int 
     net.train()
     p, y, s = np.array(probs), np.array(labels), np.array(sources)
     right = (p > 0.5) == y
-    return {"acc": round(float(right.mean()), 4), "auroc": round(auroc(p, y), 4),
+    return {"pairs": len(p), "acc": round(float(right.mean()), 4), "auroc": round(auroc(p, y), 4),
             **{str(src): round(float(right[s == src].mean()), 3) for src in sorted(set(s))}}
 
 
