@@ -21,15 +21,14 @@ import time
 
 import numpy as np
 import torch
-from tiny_world import auroc
+from tiny_world import auroc, judge_pairs
 
 from vlmteach.reasoners import weights_dir
 from vlmteach.reasoners.tiny import TinyReasoner
 from vlmteach.tasks import all_families
 from vlmteach.teachers.tiny import TinyTeacher, TinyTeacherConfig
-from vlmteach.train.data import draw_instances
 from vlmteach.train.schedule import warmup_cosine
-from vlmteach.train.teacher import SOURCE_P, TeacherTrainConfig, build_pool, build_vocab, make_pairs, train_step
+from vlmteach.train.teacher import SOURCE_P, TeacherTrainConfig, build_pool, build_vocab, train_step
 
 DEV_SEEDS = (400_000, 500_000)
 # TinyTeacherConfig fields per variant ("batch" is the training batch); "base" is the stop-12 teacher.
@@ -56,18 +55,10 @@ def make_teacher(name: str) -> tuple[TinyTeacher, int]:
 
 def evaluate(teacher: TinyTeacher, dev_pool, device: torch.device, batches: int = 40) -> dict[str, float]:
     """Accuracy, AUROC and accuracy per video source on the same development pairs for every variant."""
-    net, rng, families = teacher.net.eval(), np.random.default_rng(12345), all_families()
-    probs, labels, sources = [], [], []
-    for _ in range(batches):
-        pairs = make_pairs(rng, draw_instances(rng, families, 16, DEV_SEEDS), dev_pool, 0.5, 0.12)
-        with torch.no_grad():
-            tokens = net.encode_video(pairs.videos.to(device))
-            logits = net.logits(tokens, teacher.tokenizer.encode(pairs.texts).to(device), torch.tensor(pairs.owner))
-        probs += torch.sigmoid(logits).cpu().tolist()
-        labels += pairs.labels.tolist()
-        sources += [pairs.sources[o] for o in pairs.owner]
-    net.train()
-    p, y, s = np.array(probs), np.array(labels), np.array(sources)
+    teacher.net.eval()
+    d = judge_pairs(teacher, dev_pool, DEV_SEEDS, 16 * batches, device)
+    teacher.net.train()
+    p, y, s = d["p"], d["y"], d["source"]
     right = (p > 0.5) == y
     return {"pairs": len(p), "acc": round(float(right.mean()), 4), "auroc": round(auroc(p, y), 4),
             **{str(src): round(float(right[s == src].mean()), 3) for src in sorted(set(s))}}

@@ -63,15 +63,23 @@ def vanilla_scores(reasoner, per_family: int) -> dict[str, float]:
 
 def teacher_pairs(reasoner, teacher, n_videos: int) -> dict[str, np.ndarray]:
     """The teacher's P(Yes) and the scorer's label for held-out pairs, with family and source."""
-    rng = np.random.default_rng(12345)
     pool = build_pool(reasoner, max(32, n_videos // 3), seed=99, families=all_families(), seeds=EVAL_SEEDS)
+    return judge_pairs(teacher, pool, EVAL_SEEDS, n_videos)
+
+
+def judge_pairs(teacher, pool, seeds: tuple[int, int], n_videos: int,
+                device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
+    """P(Yes) and label of the pairs made (as in training) for `n_videos` videos of instance seeds in
+    `seeds`, reasoner-made videos from `pool`; the same pairs on every call."""
+    rng = np.random.default_rng(12345)
     probs, labels, fams, srcs = [], [], [], []
     for _ in range(0, n_videos, 16):
-        pairs = make_pairs(rng, draw_instances(rng, all_families(), 16, EVAL_SEEDS), pool, 0.5, 0.12)
+        pairs = make_pairs(rng, draw_instances(rng, all_families(), 16, seeds), pool, 0.5, 0.12)
         with torch.no_grad():
-            tokens = teacher.net.encode_video(pairs.videos)
-            logits = teacher.net.logits(tokens, teacher.tokenizer.encode(pairs.texts), torch.tensor(pairs.owner))
-        probs += torch.sigmoid(logits).tolist()
+            tokens = teacher.net.encode_video(pairs.videos.to(device))
+            ids = teacher.tokenizer.encode(pairs.texts).to(device)
+            logits = teacher.net.logits(tokens, ids, torch.tensor(pairs.owner))
+        probs += torch.sigmoid(logits).cpu().tolist()
         labels += pairs.labels.tolist()
         fams += [pairs.instances[o].family for o in pairs.owner]
         srcs += [pairs.sources[o] for o in pairs.owner]
