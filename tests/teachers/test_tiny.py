@@ -146,7 +146,10 @@ def test_factorized_attention_attends_within_a_frame_then_across_frames():
     assert torch.allclose(alone[0], tokens[1], atol=1e-5)
 
 
-def test_questions_read_their_own_video_when_videos_are_projected_once(teacher):
+def test_questions_read_their_own_video_when_videos_are_projected_once():
+    from vlmteach.teachers.tiny import TinyTeacher
+
+    teacher = TinyTeacher.load(teachers.weights_dir(), "tiny_teacher_0")  # one net: tokens are one tensor
     inst = get_family("gravity").generate(1_000_000)
     videos = torch.stack([inst.ground_truth.frames, inst.ground_truth.frames[:1].repeat(inst.states.shape[0], 1, 1, 1)])
     ids = teacher.tokenizer.encode(["Did the block fall?", "Is the video still?", "Did the block fall?"])
@@ -161,3 +164,57 @@ def test_questions_read_their_own_video_when_videos_are_projected_once(teacher):
     assert not torch.allclose(shared[0], shared[2], atol=1e-3)  # the same question, two videos
     with pytest.raises(VlmteachError, match="owner"):
         teacher.net.logits(tokens, ids[:1].repeat(4, 1))  # 2 videos, 4 questions, no owner
+
+
+def _ensemble_of_two():
+    from vlmteach.teachers.tiny import TinyTeacher, TinyTeacherConfig
+
+    vocab = ["<pad>", "<unk>", "<cls>", "did", "the", "block", "fall"]
+    torch.manual_seed(0)
+    joint = TinyTeacher(TinyTeacherConfig(vocab=vocab, dim=32, max_frames=24))
+    cell = TinyTeacher(TinyTeacherConfig(vocab=vocab, dim=32, patch=4, factorized=True, video_depth=1, max_frames=12))
+    return joint, cell, TinyTeacher.ensemble([joint, cell])
+
+
+def test_an_ensemble_judges_by_the_mean_logit_and_passes_gradients_to_the_frames(tmp_path):
+    from vlmteach.teachers.tiny import TinyTeacher
+
+    joint, cell, both = _ensemble_of_two()
+    frames = torch.rand(8, 3, 32, 32, requires_grad=True)
+    queries = ["did the block fall", "the block"]
+    mean = (joint.yes_logits(frames, queries) + cell.yes_logits(frames, queries)) / 2
+    logits = both.yes_logits(frames, queries)
+    assert torch.allclose(logits, mean, atol=1e-6)
+    logits.sum().backward()
+    assert frames.grad.abs().sum() > 0
+    assert both.max_frames == 12  # the stricter member's limit
+    with pytest.raises(VlmteachError, match="at most 12 frames"):
+        both.yes_logits(torch.rand(16, 3, 32, 32), queries)
+    # saved as a list of members next to their files, and loaded back as the same ensemble
+    both.save(tmp_path)
+    loaded = TinyTeacher.load(tmp_path)
+    assert len(loaded.cfgs) == 2 and loaded.cfgs[1].factorized
+    assert not any(p.requires_grad for p in loaded.net.parameters())
+    with torch.no_grad():
+        assert torch.allclose(loaded.yes_logits(frames, queries), logits, atol=1e-6)
+
+
+def test_ensemble_members_must_share_a_vocabulary():
+    from vlmteach.teachers.tiny import TinyTeacher, TinyTeacherConfig
+
+    joint, _, _ = _ensemble_of_two()
+    other = TinyTeacher(TinyTeacherConfig(vocab=["<pad>", "<unk>", "<cls>", "yes"], dim=32))
+    with pytest.raises(VlmteachError, match="vocabulary"):
+        TinyTeacher.ensemble([joint, other])
+
+
+def test_the_shipped_teacher_is_the_mean_of_its_two_members(teacher):
+    from vlmteach.teachers.tiny import TinyTeacher
+
+    members = [TinyTeacher.load(teachers.weights_dir(), name) for name in ("tiny_teacher_0", "tiny_teacher_1")]
+    assert [m.cfg.patch for m in members] == [8, 4]  # 2 x 2 cells and one cell per token
+    inst = get_family("gravity").generate(1_000_000)
+    queries = teacher.propose_queries(inst.first_frame, inst.prompt).texts
+    with torch.no_grad():
+        mean = sum(m.yes_logits(inst.ground_truth.frames, queries) for m in members) / 2
+        assert torch.allclose(teacher.yes_logits(inst.ground_truth.frames, queries), mean, atol=1e-5)

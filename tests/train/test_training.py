@@ -9,7 +9,7 @@ from vlmteach.reasoners.tiny import TinyReasoner
 from vlmteach.teachers.tiny import TinyTeacher
 from vlmteach.train.reasoner import ReasonerTrainConfig, train_reasoner
 from vlmteach.train.seeds import EVAL_SEED_MIN, REASONER_SEEDS, TEACHER_SEEDS
-from vlmteach.train.teacher import SOURCES, TeacherTrainConfig, polish_mix, train_teacher
+from vlmteach.train.teacher import SOURCES, TeacherTrainConfig, polish_mix, train_ensemble, train_teacher
 
 
 def test_seed_ranges_never_touch_evaluation_seeds():
@@ -48,6 +48,16 @@ def test_reasoner_then_teacher_train_and_resume(tmp_path):
     record = json.loads((tmp_path / "tiny_teacher.train.json").read_text())
     assert record["train_seeds"] == list(TEACHER_SEEDS)
     assert record["wall_s_total"] > record["wall_s_this_run"]
+
+    # the shipped teacher's recipe: one member per architecture, each in its own folder, then averaged
+    ens = tmp_path / "ensemble"
+    archs = {"joint": dict(dim=32), "cell": dict(dim=32, patch=4, factorized=True, video_depth=1)}
+    train_ensemble(TeacherTrainConfig(**{**tiny, "out": str(ens)}, adv_rounds=0), archs)
+    assert (ens / "joint" / "teacher.ckpt").exists() and (ens / "cell" / "teacher.ckpt").exists()
+    teacher = TinyTeacher.load(ens)
+    assert [c.patch for c in teacher.cfgs] == [8, 4] and teacher.cfgs[1].factorized
+    record = json.loads((ens / "tiny_teacher.train.json").read_text())
+    assert set(record["members"]) == {"joint", "cell"} and record["members"]["cell"]["patch"] == 4
 
 
 def test_polish_mix_drops_the_adversarial_share_without_rounds():

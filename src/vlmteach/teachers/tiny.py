@@ -3,11 +3,14 @@ log-likelihood of "Yes" for a yes/no question about a video, differentiable w.r.
 
 Read top to bottom: frames are resized to the native 32x32, cut into cell patches and encoded once
 by a video transformer; each question (word ids) is encoded by a text transformer and then reads the
-video through cross-attention; a head on its first token gives the logit of "Yes".
+video through cross-attention; a head on its first token gives the logit of "Yes". The shipped
+teacher is an ensemble of two such nets with different tokens (2 x 2 cells, one cell): the mean of
+their logits, since they err on different pairs.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,18 +109,53 @@ class TinyTeacherNet(nn.Module):
         return self.head(self.norm(q[:, 0]))[:, 0]
 
 
+class TinyTeacherEnsemble(nn.Module):
+    """Several teacher nets judging together by the mean of their "Yes" logits. Same interface as
+    TinyTeacherNet, except that the encoded video is one token set per member."""
+
+    def __init__(self, members: list[TinyTeacherNet]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def encode_video(self, frames: torch.Tensor) -> list[torch.Tensor]:
+        return [m.encode_video(frames) for m in self.members]
+
+    def logits(self, video: list[torch.Tensor], ids: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.stack([m.logits(v, ids, owner) for m, v in zip(self.members, video)]).mean(0)
+
+
 class TinyTeacher(Teacher):
     """The built-in teacher behind the Teacher interface. Queries come from a rule book keyed on
     the prompt text (teachers/rulebook.py); real VLM backends generate them instead."""
 
     name = "tiny"
 
-    def __init__(self, cfg: TinyTeacherConfig, net: TinyTeacherNet | None = None):
+    def __init__(self, cfg: TinyTeacherConfig | list[TinyTeacherConfig]):
+        """One net for a config; an ensemble (mean logit) for a list of configs, which must share a vocabulary."""
         super().__init__()
-        self.cfg = cfg
-        self.tokenizer = WordTokenizer(cfg.vocab, cfg.max_text)
-        self.net = net if net is not None else TinyTeacherNet(cfg)
+        self.cfgs = list(cfg) if isinstance(cfg, (list, tuple)) else [cfg]
+        if not self.cfgs:
+            raise VlmteachError("a tiny teacher needs at least one config")
+        self.cfg = self.cfgs[0]  # the first member's: its vocabulary and text length are everyone's
+        for c in self.cfgs[1:]:
+            if (c.vocab, c.max_text) != (self.cfg.vocab, self.cfg.max_text):
+                raise VlmteachError("ensemble members must share one vocabulary and max_text; "
+                                    "train them with the same `build_vocab()`")
+        self.max_frames = min(c.max_frames for c in self.cfgs)
+        self.tokenizer = WordTokenizer(self.cfg.vocab, self.cfg.max_text)
+        nets = [TinyTeacherNet(c) for c in self.cfgs]
+        self.net = nets[0] if len(nets) == 1 else TinyTeacherEnsemble(nets)
         self.net.eval()
+
+    @classmethod
+    def ensemble(cls, members: list[TinyTeacher]) -> TinyTeacher:
+        """One teacher judging by the mean logit of `members` (single-net teachers); weights are shared, not copied."""
+        if any(len(m.cfgs) != 1 for m in members):
+            raise VlmteachError("ensemble members must be single-net teachers")
+        model = cls([m.cfg for m in members])
+        model.net = members[0].net if len(members) == 1 else TinyTeacherEnsemble([m.net for m in members])
+        model.net.eval()
+        return model
 
     def propose_queries(self, first_frame: torch.Tensor, prompt: str) -> QuerySet:
         return propose(prompt)
@@ -126,8 +164,8 @@ class TinyTeacher(Teacher):
         """Logits of "Yes" (n,) for frames (K, 3, H, W); the video is encoded once."""
         if frames.ndim != 4 or frames.shape[1] != 3:
             raise VlmteachError(f"frames must be (K, 3, H, W), got {tuple(frames.shape)}")
-        if frames.shape[0] > self.cfg.max_frames:
-            raise VlmteachError(f"at most {self.cfg.max_frames} frames, got {frames.shape[0]}; sample fewer")
+        if frames.shape[0] > self.max_frames:
+            raise VlmteachError(f"at most {self.max_frames} frames, got {frames.shape[0]}; sample fewer")
         self.cost.forwards += 1
         return self.net.logits(self.net.encode_video(frames), self.tokenizer.encode(queries))
 
@@ -147,15 +185,29 @@ class TinyTeacher(Teacher):
         """Template critique: the rule book's queries this teacher answers "No" (P(Yes) < 0.5)."""
         queries = propose(prompt).texts
         with torch.no_grad():
-            logits = self.yes_logits(sample_frames(frames, self.cfg.max_frames), queries)
+            logits = self.yes_logits(sample_frames(frames, self.max_frames), queries)
         failing = [q for q, v in zip(queries, logits) if v < 0]
         return "\n".join(["The video fails these checks:", *(f"- {q}" for q in failing)]) if failing else ""
 
     def save(self, folder: str | Path, name: str = "tiny_teacher") -> Path:
-        return save_model(folder, name, self.cfg, self.net)
+        """`<name>.{json,safetensors}`; an ensemble saves its members as `<name>_<i>.*` and lists them
+        in `<name>.json` ({"members": [...]}), returning that file."""
+        if len(self.cfgs) == 1:
+            return save_model(folder, name, self.cfg, self.net)
+        members = [f"{name}_{i}" for i in range(len(self.cfgs))]
+        for member, cfg, net in zip(members, self.cfgs, self.net.members):
+            save_model(folder, member, cfg, net)
+        path = Path(folder) / f"{name}.json"
+        path.write_text(json.dumps({"members": members, "combine": "mean_logit"}))
+        return path
 
     @classmethod
     def load(cls, folder: str | Path, name: str = "tiny_teacher") -> TinyTeacher:
+        manifest = Path(folder) / f"{name}.json"
+        if manifest.is_file():
+            members = json.loads(manifest.read_text()).get("members")
+            if members is not None:
+                return cls.ensemble([cls.load(folder, m) for m in members])
         fields, weights = load_config(folder, name, "train one with `vlmteach train teacher`")
         model = cls(TinyTeacherConfig(**fields))
         load_weights(model.net, weights)

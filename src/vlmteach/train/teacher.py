@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -65,10 +65,7 @@ class TeacherTrainConfig:
     noise_p: float = 0.5
     noise_max: float = 0.12
     pool: int = 1536  # reasoner samples and one-step predictions made once, each
-    # Architecture (teachers/tiny.py). Per-cell tokens (patch 4, factorized, dim 64, video_depth 1)
-    # learn faster at equal steps (benchmarks/teacher_arch.py), but after this whole recipe they were
-    # no more accurate on development pairs (0.890 against 0.899) at 1.5x the wall time, so the
-    # shipped teacher keeps 2 x 2-cell tokens (README, "Tiny teacher").
+    # Architecture of the one net this config trains (teachers/tiny.py); defaults: ARCHS["joint"].
     dim: int = 96
     patch: int = 8
     factorized: bool = False
@@ -80,6 +77,15 @@ class TeacherTrainConfig:
     adv_lr: float = 1e-4
     polish_steps: int = 3000  # a last stage after the rounds, with POLISH_P (0: none)
     polish_lr: float = 2e-4  # cosine-decayed to zero over the stage
+
+
+# The shipped teacher's members (train_ensemble). Per-cell tokens learn faster at equal steps
+# (benchmarks/teacher_arch.py) and end about as accurate as 2 x 2-cell tokens after the recipe, but
+# they err on different pairs, so the mean of their logits beats either (README, "Tiny teacher").
+ARCHS: dict[str, dict] = {
+    "joint": dict(dim=96, patch=8, factorized=False, video_depth=2),  # 2 x 2 cells per token, joint attention
+    "cell": dict(dim=64, patch=4, factorized=True, video_depth=1),  # one cell per token, space then time
+}
 
 
 def label(check: str, parts: dict[str, float]) -> float:
@@ -230,6 +236,23 @@ def train_teacher(cfg: TeacherTrainConfig) -> Path:
     bar.close()
     return finish(teacher, out, "tiny_teacher", cfg, TEACHER_SEEDS, [f.name for f in families], started,
                   earlier_s)
+
+
+def train_ensemble(cfg: TeacherTrainConfig, archs: dict[str, dict] | None = None) -> Path:
+    """Train one member per architecture in `cfg.out/<arch>` (each resumable, same recipe and seeds),
+    then write the mean-logit ensemble as tiny_teacher.* into cfg.out with a record of its members."""
+    archs = ARCHS if archs is None else archs
+    out = Path(cfg.out)
+    members, records = [], {}
+    for arch, fields in archs.items():
+        member = replace(cfg, out=str(out / arch), **fields)
+        train_teacher(member)
+        members.append(TinyTeacher.load(member.out))
+        records[arch] = json.loads((Path(member.out) / "tiny_teacher.train.json").read_text())
+    path = TinyTeacher.ensemble(members).save(out)
+    (out / "tiny_teacher.train.json").write_text(json.dumps(
+        {"members": records, "wall_s_total": round(sum(r["wall_s_total"] for r in records.values()), 1)}, indent=2))
+    return path
 
 
 def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
