@@ -5,7 +5,8 @@ accuracy / AUROC on the same development pairs every --every steps, plus its CPU
 Development pairs come from instance seeds 400,000-499,999: the reasoner's range, never the
 teacher's (500,000-999,999) nor evaluation's (>= 1,000,000), so choosing an architecture here does
 not tune on evaluation instances. Its results on a GPU lent to the project, and what the winner gave
-after the whole recipe, are in the README ("Tiny teacher", per-cell tokens).
+after the whole recipe (it became the shipped ensemble's second member), are in the README ("Tiny
+teacher", "Why two nets").
 
 Run: `python benchmarks/teacher_arch.py --variants base,p4fact64_d1 --steps 4000 [--device cuda]`,
 or `--time-cpu` for the seconds per training step of each variant on 2 threads.

@@ -130,8 +130,9 @@ class TinyTeacher(Teacher):
 
     name = "tiny"
 
-    def __init__(self, cfg: TinyTeacherConfig | list[TinyTeacherConfig]):
-        """One net for a config; an ensemble (mean logit) for a list of configs, which must share a vocabulary."""
+    def __init__(self, cfg: TinyTeacherConfig | list[TinyTeacherConfig], nets: list[TinyTeacherNet] | None = None):
+        """One net for a config; an ensemble (mean logit) for a list of configs, which must share a
+        vocabulary. `nets`: the members' nets, already built (default: fresh ones from the configs)."""
         super().__init__()
         self.cfgs = list(cfg) if isinstance(cfg, (list, tuple)) else [cfg]
         if not self.cfgs:
@@ -143,7 +144,9 @@ class TinyTeacher(Teacher):
                                     "train them with the same `build_vocab()`")
         self.max_frames = min(c.max_frames for c in self.cfgs)
         self.tokenizer = WordTokenizer(self.cfg.vocab, self.cfg.max_text)
-        nets = [TinyTeacherNet(c) for c in self.cfgs]
+        nets = nets if nets is not None else [TinyTeacherNet(c) for c in self.cfgs]
+        if len(nets) != len(self.cfgs):
+            raise VlmteachError(f"{len(nets)} nets for {len(self.cfgs)} configs: give one net per config")
         self.net = nets[0] if len(nets) == 1 else TinyTeacherEnsemble(nets)
         self.net.eval()
 
@@ -152,10 +155,7 @@ class TinyTeacher(Teacher):
         """One teacher judging by the mean logit of `members` (single-net teachers); weights are shared, not copied."""
         if any(len(m.cfgs) != 1 for m in members):
             raise VlmteachError("ensemble members must be single-net teachers")
-        model = cls([m.cfg for m in members])
-        model.net = members[0].net if len(members) == 1 else TinyTeacherEnsemble([m.net for m in members])
-        model.net.eval()
-        return model
+        return cls([m.cfg for m in members], [m.net for m in members])
 
     def propose_queries(self, first_frame: torch.Tensor, prompt: str) -> QuerySet:
         return propose(prompt)
