@@ -66,3 +66,13 @@ def test_polish_mix_drops_the_adversarial_share_without_rounds():
     assert with_rounds[SOURCES.index("adversarial")] > 0 and without[SOURCES.index("adversarial")] == 0
     corruption = SOURCES.index("corruption")
     assert without[corruption] > with_rounds[corruption]  # the share is spread over the other sources
+
+
+def test_the_recipe_architectures_are_the_shipped_members():
+    from vlmteach.teachers import weights_dir
+    from vlmteach.train.teacher import ARCHS
+
+    for i, fields in enumerate(ARCHS.values()):
+        cfg = TinyTeacher.load(weights_dir(), f"tiny_teacher_{i}").cfg
+        assert {k: getattr(cfg, k) for k in fields} == fields
+        assert cfg.motion_inputs == TeacherTrainConfig(out="", reasoner="").motion_inputs
