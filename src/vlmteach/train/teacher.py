@@ -9,6 +9,7 @@ keep the teacher's gradients smooth: it cannot be fooled by imperceptible pixel 
 never saw clean-only inputs. After that, adversarial rounds (train/adversarial.py) add the videos
 that the method's own loop makes against the current teacher, labelled by the scorers. A last
 "polish" stage trains on, with more corruptions, the rounds' videos kept, and a decaying rate.
+The shipped teacher is two nets trained so (ARCHS, `train_ensemble`), judging by their mean logit.
 """
 
 from __future__ import annotations
