@@ -53,6 +53,15 @@ POLISH_P = (0.2, 0.4, 0.05, 0.15, 0.1, 0.1)
 SATISFIED = 0.999
 
 
+# The shipped teacher's members (train_ensemble). Per-cell tokens learn faster at equal steps
+# (benchmarks/teacher_arch.py) and end about as accurate as 2 x 2-cell tokens after the recipe, but
+# they err on different pairs, so the mean of their logits beats either (README, "Tiny teacher").
+ARCHS: dict[str, dict] = {
+    "joint": dict(dim=96, patch=8, factorized=False, video_depth=2),  # 2 x 2 cells per token, joint attention
+    "cell": dict(dim=64, patch=4, factorized=True, video_depth=1),  # one cell per token, space then time
+}
+
+
 @dataclass
 class TeacherTrainConfig:
     out: str
@@ -67,10 +76,10 @@ class TeacherTrainConfig:
     noise_max: float = 0.12
     pool: int = 1536  # reasoner samples and one-step predictions made once, each
     # Architecture of the one net this config trains (teachers/tiny.py); defaults: ARCHS["joint"].
-    dim: int = 96
-    patch: int = 8
-    factorized: bool = False
-    video_depth: int = 2
+    dim: int = ARCHS["joint"]["dim"]
+    patch: int = ARCHS["joint"]["patch"]
+    factorized: bool = ARCHS["joint"]["factorized"]
+    video_depth: int = ARCHS["joint"]["video_depth"]
     motion_inputs: bool = True  # the stem also sees frame differences (teachers/tiny.py)
     adv_rounds: int = 1  # adversarial rounds after `steps` (train/adversarial.py)
     adv_loops: int = 256  # test-time loops against the current teacher per round
@@ -78,15 +87,6 @@ class TeacherTrainConfig:
     adv_lr: float = 1e-4
     polish_steps: int = 3000  # a last stage after the rounds, with POLISH_P (0: none)
     polish_lr: float = 2e-4  # cosine-decayed to zero over the stage
-
-
-# The shipped teacher's members (train_ensemble). Per-cell tokens learn faster at equal steps
-# (benchmarks/teacher_arch.py) and end about as accurate as 2 x 2-cell tokens after the recipe, but
-# they err on different pairs, so the mean of their logits beats either (README, "Tiny teacher").
-ARCHS: dict[str, dict] = {
-    "joint": dict(dim=96, patch=8, factorized=False, video_depth=2),  # 2 x 2 cells per token, joint attention
-    "cell": dict(dim=64, patch=4, factorized=True, video_depth=1),  # one cell per token, space then time
-}
 
 
 def label(check: str, parts: dict[str, float]) -> float:
