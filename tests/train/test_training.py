@@ -16,7 +16,7 @@ def test_seed_ranges_never_touch_evaluation_seeds():
     assert REASONER_SEEDS[1] <= TEACHER_SEEDS[0] and TEACHER_SEEDS[1] <= EVAL_SEED_MIN
 
 
-def test_reasoner_then_teacher_train_and_resume(tmp_path):
+def test_reasoner_then_teacher_train_and_resume(tmp_path, monkeypatch):
     small = dict(ae_steps=3, ae_batch=1, batch=2, dim=32, depth=1, checkpoint_every=1)
     cfg = ReasonerTrainConfig(out=str(tmp_path), steps=2, **small)
     train_reasoner(cfg)
@@ -58,6 +58,14 @@ def test_reasoner_then_teacher_train_and_resume(tmp_path):
     assert [c.patch for c in teacher.cfgs] == [8, 4] and teacher.cfgs[1].factorized
     record = json.loads((ens / "tiny_teacher.train.json").read_text())
     assert set(record["members"]) == {"joint", "cell"} and record["members"]["cell"]["patch"] == 4
+    # rerun when done: finished members are not trained again, nor their reasoner pools rebuilt
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a finished member rebuilt its reasoner pool")
+
+    monkeypatch.setattr("vlmteach.train.teacher.build_pool", no_pool)
+    cell = (ens / "cell" / "tiny_teacher.safetensors").read_bytes()
+    train_ensemble(TeacherTrainConfig(**{**tiny, "out": str(ens)}, adv_rounds=0), archs)
+    assert (ens / "cell" / "tiny_teacher.safetensors").read_bytes() == cell
 
 
 def test_polish_mix_drops_the_adversarial_share_without_rounds():

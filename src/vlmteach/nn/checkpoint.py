@@ -29,6 +29,12 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
     os.replace(tmp, path)
 
 
+def checkpoint_meta(path: str | Path) -> dict[str, Any]:
+    """The metadata saved with a checkpoint (its step, ...), without reading its tensors."""
+    with safe_open(str(path), framework="pt") as f:
+        return json.loads(f.metadata()["meta"])
+
+
 def load_checkpoint(path: str | Path, model: torch.nn.Module,
                     optimizer: torch.optim.Optimizer) -> dict[str, Any]:
     """Restore model and optimizer in place; returns the metadata saved with them."""

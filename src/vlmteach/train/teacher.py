@@ -27,7 +27,7 @@ from safetensors.torch import save_file
 from tqdm import tqdm
 
 from vlmteach.nn import WordTokenizer
-from vlmteach.nn.checkpoint import load_checkpoint, save_checkpoint
+from vlmteach.nn.checkpoint import checkpoint_meta, load_checkpoint, save_checkpoint
 from vlmteach.reasoners.tiny import TinyReasoner
 from vlmteach.tasks import Instance, TaskFamily, all_families, get_family
 from vlmteach.tasks.corruptions import corrupt
@@ -186,6 +186,11 @@ def train_teacher(cfg: TeacherTrainConfig) -> Path:
     """Train (or resume) and write tiny_teacher.{json,safetensors} into cfg.out."""
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
+    ckpt, weights = out / "teacher.ckpt", out / "tiny_teacher.safetensors"
+    adv_end = cfg.steps + cfg.adv_rounds * cfg.adv_steps
+    total = adv_end + cfg.polish_steps
+    if finished(ckpt, weights, total):
+        return weights  # nothing left to do: skip the reasoner pool (minutes) that a resume would build
     device = torch.device(cfg.device)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -197,7 +202,6 @@ def train_teacher(cfg: TeacherTrainConfig) -> Path:
     net = teacher.net.to(device).train()
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=0.01)
     sched = warmup_cosine(opt, cfg.steps)
-    ckpt = out / "teacher.ckpt"
     step, earlier_s = 0, 0.0
     if ckpt.exists():
         meta = load_checkpoint(ckpt, net, opt)
@@ -205,8 +209,6 @@ def train_teacher(cfg: TeacherTrainConfig) -> Path:
         earlier_s = meta.get("wall_s", 0.0)  # older checkpoints did not record it
         resume_at(sched, step)
     started = time.time()
-    adv_end = cfg.steps + cfg.adv_rounds * cfg.adv_steps
-    total = adv_end + cfg.polish_steps
     bar = tqdm(total=total, initial=step, desc="teacher", unit="step")
     while step < total:
         stage_sched, source_p = None, SOURCE_P
@@ -237,6 +239,12 @@ def train_teacher(cfg: TeacherTrainConfig) -> Path:
     bar.close()
     return finish(teacher, out, "tiny_teacher", cfg, TEACHER_SEEDS, [f.name for f in families], started,
                   earlier_s)
+
+
+def finished(ckpt: Path, weights: Path, total: int) -> bool:
+    """True when the checkpoint has reached `total` steps and the weights were written after it."""
+    return (ckpt.exists() and weights.exists() and weights.stat().st_mtime >= ckpt.stat().st_mtime
+            and checkpoint_meta(ckpt)["step"] >= total)
 
 
 def train_ensemble(cfg: TeacherTrainConfig, archs: dict[str, dict] | None = None) -> Path:
