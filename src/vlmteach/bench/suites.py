@@ -20,7 +20,7 @@ from vlmteach.tasks.vbvr import (
     read_sample,
     score_sample,
 )
-from vlmteach.train.seeds import EVAL_SEED_MIN, REASONER_SEEDS, TEACHER_SEEDS
+from vlmteach.train.seeds import DEV_SEEDS, EVAL_SEED_MIN, REASONER_SEEDS, TEACHER_SEEDS
 from vlmteach.video import Video
 
 BUILTIN = {"builtin": ("in", "ood"), "builtin-id": ("in",), "builtin-ood": ("ood",)}
@@ -56,6 +56,19 @@ class Item:
             raise VlmteachError(f"{self.key} is not from a folder suite")
         return read_sample(self.folder)
 
+    @property
+    def reference(self) -> Video | None:
+        """The ground truth, privileged (oracle_tto only): the solution video, or for a folder without
+        ground_truth.mp4 its final_frame.png as a one-frame video; None when the folder has neither."""
+        if self.instance is not None:
+            return self.instance.ground_truth
+        sample = self.sample()
+        gt = sample.ground_truth
+        if gt is not None:
+            return gt
+        final = sample.final_frame
+        return None if final is None else Video(final[None])
+
     def score(self, video: Video) -> Score:
         """The rule-based score of a video for this item (generic GT comparison for foreign folders)."""
         if self.folder is not None:
@@ -76,10 +89,13 @@ def item_from_ref(ref: dict) -> Item:
 
 
 def check_eval_seed(seed: int, what: str) -> None:
-    """Refuse seeds the shipped tiny weights were trained on."""
-    for name, (lo, hi) in (("reasoner", REASONER_SEEDS), ("teacher", TEACHER_SEEDS)):
+    """Refuse seeds the shipped tiny weights were trained on, and the development seeds their recipes
+    and defaults were chosen on."""
+    ranges = (("the tiny reasoner's training", REASONER_SEEDS), ("the tiny teacher's training", TEACHER_SEEDS),
+              ("the development", DEV_SEEDS))
+    for name, (lo, hi) in ranges:
         if lo <= seed < hi:
-            raise VlmteachError(f"{what} {seed} lies in the tiny {name}'s training seed range [{lo:,}, {hi:,}); "
+            raise VlmteachError(f"{what} {seed} lies in {name} seed range [{lo:,}, {hi:,}); "
                                 f"evaluate on seeds >= {EVAL_SEED_MIN:,}")
 
 

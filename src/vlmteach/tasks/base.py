@@ -25,6 +25,16 @@ NATIVE_FRAMES = 16
 W_GOAL, W_PROCESS, W_FIRST = 0.6, 0.3, 0.1
 GENERIC_CORRUPTIONS = ("wrong_end", "vanish", "duplicate", "teleport", "recolour", "noise")
 MAX_BUILD_TRIES = 200
+SATISFIED = 0.999  # a scorer part at or above this counts as a rule kept
+
+
+def check_satisfied(check: str, parts: dict[str, float]) -> float:
+    """1.0 when the scorer part named by `check` is satisfied, else 0.0. "process" means every
+    process rule (all parts but the goal and first-frame fidelity), as the generic queries ask."""
+    if check == "process":
+        rules = [v for k, v in parts.items() if k not in ("goal", "first_frame")]
+        return float(all(v >= SATISFIED for v in rules))
+    return float(parts[check] >= SATISFIED)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from vlmteach.nn import WordTokenizer
 from vlmteach.nn.checkpoint import checkpoint_meta, load_checkpoint, save_checkpoint
 from vlmteach.reasoners.tiny import TinyReasoner
 from vlmteach.tasks import Instance, TaskFamily, all_families, get_family
+from vlmteach.tasks.base import check_satisfied
 from vlmteach.tasks.corruptions import corrupt
 from vlmteach.teachers.base import QuerySet
 from vlmteach.teachers.rulebook import all_query_texts, generic_queries, propose
@@ -50,7 +51,6 @@ ADVERSARIAL_P = (0.2, 0.2, 0.05, 0.1, 0.1, 0.35)
 # The polish stage: corruptions are the teacher's weakest source (a vanished, doubled or recoloured
 # object), so they get the largest share; the adversarial videos stay in so its gradients stay useful.
 POLISH_P = (0.2, 0.4, 0.05, 0.15, 0.1, 0.1)
-SATISFIED = 0.999
 
 
 # The shipped teacher's members (train_ensemble). Per-cell tokens learn faster at equal steps
@@ -87,14 +87,6 @@ class TeacherTrainConfig:
     adv_lr: float = 1e-4
     polish_steps: int = 3000  # a last stage after the rounds, with POLISH_P (0: none)
     polish_lr: float = 2e-4  # cosine-decayed to zero over the stage
-
-
-def label(check: str, parts: dict[str, float]) -> float:
-    """1.0 when the scorer part named by `check` is satisfied. "process" means every process rule."""
-    if check == "process":
-        rules = [v for k, v in parts.items() if k not in ("goal", "first_frame")]
-        return float(all(v >= SATISFIED for v in rules))
-    return float(parts[check] >= SATISFIED)
 
 
 def queries_for(inst: Instance, rng: np.random.Generator) -> QuerySet:
@@ -173,7 +165,7 @@ def make_pairs(rng: np.random.Generator, insts: list[Instance], pool: Pool,
         qs = queries_for(inst, rng)
         for text, check in zip(qs.texts, qs.checks):
             texts.append(text)
-            labels.append(label(check, parts))
+            labels.append(check_satisfied(check, parts))
             owner.append(i)
     return Pairs(torch.stack(videos), insts, sources, texts, torch.tensor(labels), owner)
 
