@@ -137,7 +137,8 @@ def execute(job: Job, reasoner, teacher, rundir: str | Path, progress=None) -> d
         method = build_method(job.method, job.sets)
         line["method_name"] = method.name
         problem = Problem(item.first_frame, item.prompt, item.seed,
-                          scorer=lambda v: item.score(v).total, budget_s=job.budget_s)
+                          scorer=lambda v: item.score(v).total, budget_s=job.budget_s,
+                          reference=item.reference if method.name == "oracle_tto" else None)
         result = method.run(reasoner, teacher, problem, progress)
         score = item.score(result.video)
         rel = video_relpath(job.method, item)

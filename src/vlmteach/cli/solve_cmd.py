@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _problem(args: argparse.Namespace):
-    """(Problem, scorer or None, description) from the chosen input."""
+    """(Problem with its ground truth as `reference` where known, scorer or None, description)."""
     from vlmteach.bench.suites import builtin_item, check_eval_seed, folder_item
     from vlmteach.methods import Problem
     from vlmteach.tasks.vbvr import read_sample
@@ -48,7 +48,8 @@ def _problem(args: argparse.Namespace):
     else:
         item = folder_item(read_sample(args.instance), 0, args.seed)
     scorer = item.score if item.instance is not None or item.sample().final_frame is not None else None
-    return Problem(item.first_frame, item.prompt, item.seed if args.family else args.seed), scorer, item.family
+    return (Problem(item.first_frame, item.prompt, item.seed if args.family else args.seed, reference=item.reference),
+            scorer, item.family)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,16 +69,20 @@ def run(args: argparse.Namespace) -> int:
     problem, scorer, what = _problem(args)
     if method.name == "pass_at_n" and scorer is None:
         raise VlmteachError("pass_at_n picks with the benchmark scorer: give --instance with ground truth or --family")
+    if method.name == "oracle_tto" and problem.reference is None:
+        raise VlmteachError("oracle_tto optimizes towards the ground truth: give --family or an --instance "
+                            "folder with final_frame.png or ground_truth.mp4")
     print(f"task: {what}\nprompt: {problem.prompt}")
     reasoner, teacher = load_models(BenchConfig(methods=[args.method], sets=sets, reasoner=args.reasoner,
                                                 teacher=args.teacher, query_writer=args.query_writer))
     cfg = method.config
-    total = {"teacher_tto": getattr(cfg, "fixed_steps", None) or getattr(cfg, "max_steps", None)
-             or reasoner.recommended_tto["max_steps"],
+    tto_steps = (getattr(cfg, "fixed_steps", None) or getattr(cfg, "max_steps", None)
+                 or reasoner.recommended_tto["max_steps"])
+    total = {"teacher_tto": tto_steps, "oracle_tto": tto_steps,
              "best_of_n": cfg.n if isinstance(getattr(cfg, "n", None), int) else None,
              "pass_at_n": cfg.n if isinstance(getattr(cfg, "n", None), int) else None,
              "tpo": getattr(cfg, "rounds", None)}.get(method.name)
-    unit = "step" if method.name == "teacher_tto" else "sample"
+    unit = "step" if method.name in ("teacher_tto", "oracle_tto") else "sample"
     with tqdm(total=total, desc=method.name, unit=unit, dynamic_ncols=True) as bar:
         def progress(step: int, loss: float) -> None:
             bar.n = step

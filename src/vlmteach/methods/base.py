@@ -20,14 +20,16 @@ from vlmteach.video import Video
 
 @dataclass
 class Problem:
-    """One task to solve. `scorer` (video -> score in [0, 1]) is only for oracle selection;
-    `budget_s` is the wall time a cost-matched method may spend (best_of_n with n=auto)."""
+    """One task to solve. `scorer` (video -> score in [0, 1]) and `reference` (the ground-truth
+    video, or its final frame alone) are privileged, only for the upper bounds pass_at_n and
+    oracle_tto; `budget_s` is the wall time a cost-matched method may spend (best_of_n with n=auto)."""
 
     first_frame: torch.Tensor  # (3, H, W) in [0, 1]
     prompt: str
     seed: int  # noise seed: the same seed gives the same initial noise for every method
     scorer: Callable[[Video], float] | None = None
     budget_s: float | None = None
+    reference: Video | None = None
 
 
 @dataclass

@@ -5,12 +5,13 @@ from __future__ import annotations
 from vlmteach.errors import VlmteachError
 from vlmteach.methods.base import Method
 from vlmteach.methods.best_of_n import BestOfN, PassAtN
+from vlmteach.methods.oracle_tto import OracleTTO
 from vlmteach.methods.prompt_rewrite import PromptRewrite
 from vlmteach.methods.teacher_tto import TeacherTTO
 from vlmteach.methods.tpo import TPO
 from vlmteach.methods.vanilla import Vanilla
 
-METHODS: dict[str, type[Method]] = {m.name: m for m in (Vanilla, BestOfN, PassAtN, PromptRewrite, TPO, TeacherTTO)}
+METHODS: dict[str, type[Method]] = {m.name: m for m in (Vanilla, BestOfN, PassAtN, PromptRewrite, TPO, TeacherTTO, OracleTTO)}
 
 
 def method_names() -> list[str]:

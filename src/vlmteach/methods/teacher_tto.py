@@ -4,35 +4,48 @@ queries -> fresh LoRA -> fixed noise -> loop {one-step prediction -> light decod
 per-query "Yes" NLL -> lam-weighted loss -> stop at tau -> optimizer step on the LoRA} -> final
 few-step sample from the same noise, full decoder. The LoRA is dropped afterwards, so every
 problem starts from the base reasoner; its random initialisation is seeded by the problem's seed,
-so a run is reproducible whatever ran before it."""
+so a run is reproducible whatever ran before it.
+
+Two options guard against an imperfect judge (docs/methods.md): `init_k` searches first (the noise
+whose finished sample the teacher scores best among k, then the loop from that noise), and
+`select=judge` keeps the iterate whose finished sample the teacher scores best, instead of the last:
+the loop optimizes the teacher's view of a light-decoded one-step prediction, the selection judges
+the video the user gets, and iterate 0 (the LoRA untouched) is always a candidate."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
 from vlmteach.errors import VlmteachError
 from vlmteach.methods.base import Method, MethodConfig, MethodResult, Problem
-from vlmteach.methods.common import full_sample
+from vlmteach.methods.common import candidate_seed, full_sample, teacher_loss_of
 from vlmteach.methods.cost import CostMeter
-from vlmteach.optim import TTOConfig, optimize
+from vlmteach.optim import Objective, TeacherObjective, TTOConfig, TTOTrace, optimize_objective
 from vlmteach.optim.tto import resolve
 from vlmteach.teachers import QuerySet, generic_queries
+from vlmteach.video import Video
 
 QUERY_KINDS = ("task", "generic")
+SELECTS = ("last", "judge")
 
 
 @dataclass
 class TeacherTTOConfig(TTOConfig, MethodConfig):
-    """The loop's options (TTOConfig) plus lam and the kind of queries.
+    """The loop's options (TTOConfig) plus lam, the kind of queries, the search before the loop and
+    the choice of the output iterate.
 
-    Defaults are the paper's (rank 16, Adam, lam 0.5, K 24, tau 0.22, first-step gradients); lr and
-    max_steps default to the reasoner's recommendation (the paper's 5e-5 and 40 for real models,
-    larger steps and a smaller budget for the tiny one: docs/methods.md)."""
+    Defaults are the paper's (rank 16, Adam, lam 0.5, K 24, tau 0.22, first-step gradients, no
+    search, the last iterate); lr and max_steps default to the reasoner's recommendation (the
+    paper's 5e-5 and 40 for real models; the tiny one's: docs/methods.md)."""
 
     lam: float = 0.5
     queries: str = "task"  # task: the teacher's own queries; generic: fixed task-agnostic ones
+    init_k: int = 1  # > 1: start from the best of k noises by the teacher (candidate 0: the problem's)
+    select: str = "last"  # last: the final iterate (the paper); judge: the iterate the teacher scores best
 
     def __post_init__(self) -> None:
         TTOConfig.__post_init__(self)
@@ -40,6 +53,41 @@ class TeacherTTOConfig(TTOConfig, MethodConfig):
             raise VlmteachError(f"unknown queries {self.queries!r}; valid: {', '.join(QUERY_KINDS)}")
         if not 0.0 <= self.lam <= 1.0:
             raise VlmteachError(f"lam must be in [0, 1], got {self.lam}")
+        if self.select not in SELECTS:
+            raise VlmteachError(f"unknown select {self.select!r}; valid: {', '.join(SELECTS)}")
+        if self.init_k < 1:
+            raise VlmteachError(f"init_k must be >= 1, got {self.init_k}")
+
+
+Hook = Callable[[int, float, Any], None]
+
+
+def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objective, progress=None,
+                  seed: int | None = None, on_iterate: Hook | None = None,
+                  final: bool = True) -> tuple[TTOTrace, Video | None]:
+    """A fresh LoRA (its random init seeded by the problem), the loop on `objective` from the fixed
+    noise of `seed` (default: the problem's), then the final few-step sample from the same noise; the
+    LoRA is dropped after. `on_iterate(step, loss, cond)` runs at every iterate with the LoRA as it is
+    (iterate 0 included); with `final=False` the caller has what it needs and no sample is drawn."""
+    seed = problem.seed if seed is None else seed
+    cond = reasoner.condition(problem.first_frame, problem.prompt)
+    z1 = reasoner.noise(seed)
+    with torch.random.fork_rng(devices=[]):  # the LoRA's random A depends on the problem only
+        torch.manual_seed(problem.seed)
+        reasoner.add_lora(cfg.rank, cfg.alpha)
+
+    def hook(step: int, loss: float) -> None:
+        if on_iterate is not None:
+            on_iterate(step, loss, cond)
+        if progress is not None:
+            progress(step, loss)
+
+    try:
+        trace = optimize_objective(reasoner, objective, cond, z1, cfg, hook)
+        video = full_sample(reasoner, cond, seed, cfg.sample_steps) if final else None
+    finally:
+        reasoner.drop_lora()
+    return trace, video
 
 
 def problem_queries(teacher, problem: Problem, kind: str, lam: float) -> QuerySet:
@@ -48,26 +96,49 @@ def problem_queries(teacher, problem: Problem, kind: str, lam: float) -> QuerySe
     return replace(teacher.propose_queries(problem.first_frame, problem.prompt), lam=lam)
 
 
+def search_noise(reasoner, teacher, problem: Problem, queries: QuerySet, cfg: TeacherTTOConfig
+                 ) -> tuple[int, Video | None, list[float]]:
+    """(seed, its finished sample, the teacher's loss per candidate): the best of init_k noises."""
+    if cfg.init_k == 1:
+        return problem.seed, None, []
+    cond = reasoner.condition(problem.first_frame, problem.prompt)
+    cands = []
+    for i in range(cfg.init_k):
+        seed = candidate_seed(problem.seed, i)
+        video = full_sample(reasoner, cond, seed, cfg.sample_steps)
+        cands.append((teacher_loss_of(teacher, video, queries, cfg.frames)[0], seed, video))
+    best = min(range(len(cands)), key=lambda j: cands[j][0])
+    return cands[best][1], cands[best][2], [c[0] for c in cands]
+
+
 class TeacherTTO(Method):
     name = "teacher_tto"
     config_class = TeacherTTOConfig
 
     def run(self, reasoner, teacher, problem: Problem, progress=None) -> MethodResult:
         cfg = resolve(self.config, reasoner)
+        info: dict[str, Any] = {}
         with CostMeter(reasoner, teacher) as meter:
             queries = problem_queries(teacher, problem, cfg.queries, cfg.lam)
-            cond = reasoner.condition(problem.first_frame, problem.prompt)
-            z1 = reasoner.noise(problem.seed)
-            with torch.random.fork_rng(devices=[]):  # the LoRA's random A depends on the problem only
-                torch.manual_seed(problem.seed)
-                reasoner.add_lora(cfg.rank, cfg.alpha)
-            try:
-                trace = optimize(reasoner, teacher, cond, z1, queries, cfg, progress)
-                video = full_sample(reasoner, cond, problem.seed, cfg.sample_steps)
-            finally:
-                reasoner.drop_lora()
+            seed, searched, values = search_noise(reasoner, teacher, problem, queries, cfg)
+            if values:
+                info.update(search_losses=values, search_seeds=[candidate_seed(problem.seed, i) for i in range(cfg.init_k)])
+            judged: list[tuple[float, int, Video]] = []
+
+            def judge_iterate(step: int, loss: float, cond) -> None:
+                video = searched if step == 0 and searched is not None else full_sample(reasoner, cond, seed, cfg.sample_steps)
+                judged.append((teacher_loss_of(teacher, video, queries, cfg.frames)[0], step, video))
+
+            objective = TeacherObjective(teacher, queries, cfg.frames)
+            if cfg.select == "judge":
+                trace, _ = optimize_lora(reasoner, problem, cfg, objective, progress, seed, judge_iterate, final=False)
+                best = min(range(len(judged)), key=lambda j: (judged[j][0], judged[j][1]))
+                video = judged[best][2]
+                info.update(iterate_losses=[j[0] for j in judged], chosen_iterate=judged[best][1])
+            else:
+                trace, video = optimize_lora(reasoner, problem, cfg, objective, progress, seed)
         info = {"queries": queries.texts, "query_kinds": ["goal"] + ["process"] * len(queries.process),
                 "query_source": queries.source, "lam": queries.lam, "losses": trace.losses,
-                "per_query": trace.per_query, "stop_reason": trace.stop_reason, "noise_seed": problem.seed,
-                "lr": cfg.lr, "max_steps": cfg.max_steps}
+                "per_query": trace.per_query, "stop_reason": trace.stop_reason, "noise_seed": seed,
+                "lr": cfg.lr, "max_steps": cfg.max_steps, **info}
         return MethodResult(video, meter.cost, trace.steps, info)

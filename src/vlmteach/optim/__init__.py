@@ -9,7 +9,8 @@ from vlmteach.optim.step import (
            one_step_loss,
            optimization_step,
 )
-from vlmteach.optim.tto import TTOConfig, TTOTrace, optimize, teacher_loss
+from vlmteach.optim.objective import Objective, ReferenceObjective, TeacherObjective
+from vlmteach.optim.tto import TTOConfig, TTOTrace, optimize, optimize_objective, teacher_loss
 
-__all__ = ["GRAD_MODES", "StepResult", "TTOConfig", "TTOTrace", "backward_step", "clean_prediction", "frames_loss",
-           "one_step_loss", "optimization_step", "optimize", "query_loss", "teacher_loss"]
+__all__ = ["GRAD_MODES", "Objective", "ReferenceObjective", "StepResult", "TeacherObjective", "TTOConfig", "TTOTrace", "backward_step", "clean_prediction", "frames_loss",
+           "one_step_loss", "optimization_step", "optimize", "optimize_objective", "query_loss", "teacher_loss"]

@@ -11,8 +11,9 @@ from typing import Any
 import torch
 
 from vlmteach.errors import VlmteachError
-from vlmteach.optim.gradmode import GRAD_MODES, check_grad_mode
-from vlmteach.optim.step import backward_step, one_step_loss
+from vlmteach.optim.gradmode import GRAD_MODES, check_grad_mode, clean_prediction
+from vlmteach.optim.objective import Objective, TeacherObjective
+from vlmteach.optim.step import one_step_loss
 from vlmteach.reasoners import Reasoner
 from vlmteach.teachers import QuerySet, Teacher
 
@@ -34,6 +35,7 @@ class TTOConfig:
     fixed_steps: int | None = None  # run exactly this many steps, no early stop
     grad: str = "first-step"
     sample_steps: int | None = None  # steps of the reasoner's sampler (last-step, full-chain)
+    clip: float | None = None  # clip the LoRA gradient's norm to this before each step (None: no clipping)
 
     def __post_init__(self) -> None:
         check_grad_mode(self.grad)
@@ -42,6 +44,8 @@ class TTOConfig:
         if (self.rank < 1 or self.frames < 1 or (self.max_steps is not None and self.max_steps < 0)
                 or (self.lr is not None and self.lr <= 0)):
             raise VlmteachError(f"rank and frames must be >= 1, max_steps >= 0 and lr > 0; got {asdict(self)}")
+        if self.clip is not None and self.clip <= 0:
+            raise VlmteachError(f"clip must be > 0 or None, got {self.clip}")
         if self.fixed_steps is not None and self.fixed_steps < 0:
             raise VlmteachError(f"fixed_steps must be >= 0 or None, got {self.fixed_steps}")
 
@@ -85,15 +89,22 @@ def optimize(reasoner: Reasoner, teacher: Teacher, cond: Any, z1: torch.Tensor, 
     Each iteration scores the current prediction; it stops when the loss is <= tau (unless
     fixed_steps is set) or when the step budget is spent, else takes one optimizer step. The LoRA
     is the only thing that changes: the reasoner and teacher stay frozen."""
+    return optimize_objective(reasoner, TeacherObjective(teacher, queries, cfg.frames), cond, z1, cfg, on_step)
+
+
+def optimize_objective(reasoner: Reasoner, objective: Objective, cond: Any, z1: torch.Tensor, cfg: TTOConfig,
+                       on_step: Callable[[int, float], None] | None = None) -> TTOTrace:
+    """`optimize` with any objective on the light-decoded clean prediction (optim/objective.py)."""
     cfg = resolve(cfg, reasoner)
     params = reasoner.lora_parameters()
     if not params:
         raise VlmteachError("the reasoner has no LoRA; call reasoner.add_lora() before optimize()")
     opt = make_optimizer(params, cfg)
     budget = cfg.fixed_steps if cfg.fixed_steps is not None else cfg.max_steps
-    trace = TTOTrace(queries=queries.texts)
+    trace = TTOTrace(queries=list(objective.names))
     while True:
-        loss, nll = teacher_loss(reasoner, teacher, cond, z1, queries, cfg)
+        video = reasoner.decode_light(clean_prediction(reasoner, z1, cond, cfg.grad, cfg.sample_steps))
+        loss, nll = objective(video)
         value = float(loss.detach())
         trace.losses.append(value)
         trace.per_query.append([float(v) for v in nll.detach()])
@@ -105,9 +116,15 @@ def optimize(reasoner: Reasoner, teacher: Teacher, cond: Any, z1: torch.Tensor, 
         if trace.steps >= budget:
             trace.stop_reason = "fixed_steps" if cfg.fixed_steps is not None else "max_steps"
             break
-        backward_step(reasoner, teacher, loss, opt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        reasoner.cost.backwards += 1
+        objective.count_backward()
+        if cfg.clip is not None:
+            torch.nn.utils.clip_grad_norm_(params, cfg.clip)
+        opt.step()
         trace.steps += 1
     return trace
 
 
-__all__ = ["GRAD_MODES", "OPTIMIZERS", "TTOConfig", "TTOTrace", "optimize", "teacher_loss"]
+__all__ = ["GRAD_MODES", "OPTIMIZERS", "TTOConfig", "TTOTrace", "optimize", "optimize_objective", "teacher_loss"]

@@ -1,0 +1,41 @@
+"""The loop's objectives: the reference (oracle) loss against hand-computed pixel errors."""
+
+import pytest
+import torch
+
+from vlmteach.errors import VlmteachError
+from vlmteach.optim import ReferenceObjective
+from vlmteach.video import Video
+
+
+def test_reference_loss_is_the_weighted_pixel_error():
+    ref = torch.zeros(4, 3, 8, 8)
+    frames = torch.zeros(8, 3, 8, 8)
+    frames[-1] = 0.5  # last frame off by 0.5 everywhere: MSE 0.25
+    frames[0] = 1.0  # first frame off by 1.0: MSE 1 on one frame of 8
+    loss, terms = ReferenceObjective(Video(ref), final_weight=2.0, video_weight=3.0)(frames)
+    video_mse = (1.0 + 0.25) / 8
+    assert terms.tolist() == pytest.approx([0.25, video_mse])
+    assert float(loss) == pytest.approx(2.0 * 0.25 + 3.0 * video_mse)
+
+
+def test_reference_frames_are_taken_at_the_same_relative_time_and_size():
+    ref = torch.stack([torch.full((3, 16, 16), float(t) / 3) for t in range(4)])  # 0, 1/3, 2/3, 1
+    frames = torch.stack([torch.full((3, 8, 8), v) for v in (0.0, 1.0)])  # a 2-frame prediction at half size
+    loss, terms = ReferenceObjective(Video(ref), final_weight=0.0, video_weight=1.0)(frames)
+    assert float(loss) == pytest.approx(0.0) and float(terms[0]) == pytest.approx(0.0)
+
+
+def test_a_final_frame_alone_gives_the_final_term_only():
+    final = torch.ones(1, 3, 8, 8)
+    frames = torch.zeros(5, 3, 8, 8, requires_grad=True)
+    obj = ReferenceObjective(Video(final), final_weight=1.0, video_weight=5.0)
+    loss, _ = obj(frames)
+    loss.backward()
+    assert loss.item() == pytest.approx(1.0)
+    assert frames.grad[:-1].abs().sum() == 0 and frames.grad[-1].abs().sum() > 0
+
+
+def test_weights_must_not_all_be_zero():
+    with pytest.raises(VlmteachError, match="not both 0"):
+        ReferenceObjective(Video(torch.zeros(2, 3, 4, 4)), 0.0, 0.0)
