@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from vlmteach.bench.report import load_results, summarize, summary_table, write_report
+from vlmteach.bench.report import load_results, paired, summarize, summary_table, write_report
 from vlmteach.cli import report_cmd
 from vlmteach.errors import VlmteachError
 from vlmteach.tasks import get_family
@@ -145,3 +145,30 @@ def test_cli_prints_the_table_and_paths(run, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "teacher_tto" in out and "vanilla" in out and "report.html" in out
     assert "Showing the first 1 of 4 instances" in (rundir / "report.html").read_text()
+
+
+def test_paired_difference_matches_a_hand_count(run):
+    rundir, _, paths = run
+    # instances both scored: maze 0 (+0.4), maze 1 (+0.4), rotation 0 (+0.8); rotation 1 failed for
+    # teacher_tto. Overall convention: maze instances weigh 1/(2 splits x 1 family x 2) = 0.25 each,
+    # rotation 0 weighs 0.5: 0.1 + 0.1 + 0.4 = 0.6. Variance of the differences (n - 1): 0.06;
+    # sum of squared weights 0.375; standard error sqrt(0.0225) = 0.15.
+    p = paired(load_results(rundir), "teacher_tto", "vanilla")
+    assert (p.diff, p.se, p.better, p.worse, p.n) == pytest.approx((0.6, 0.15, 3, 0, 3))
+    assert "| teacher_tto | vanilla | +0.600 | 0.150 | 3 / 0 / 3 |" in paths.markdown.read_text()
+
+
+def test_upper_bounds_are_labelled_and_wall_time_is_a_multiple_of_pass_at_n(tmp_path, run):
+    rundir, lines, _ = run
+    extra = [{**x, "method": "pass_at_n", "cost": {**x["cost"], "wall_s": 1.0}, "trace": {}}
+             for x in lines if x["method"] == "vanilla"]
+    extra += [{**x, "method": "oracle_tto[lr=1e-3]", "trace": {"losses": [5.0, 1.0], "upper_bound": True}}
+              for x in lines if x["method"] == "vanilla"]
+    new = tmp_path / "run"
+    shutil.copytree(rundir, new)
+    (new / "results.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines + extra))
+    markdown = write_report(new).markdown.read_text()
+    assert "| pass_at_n (upper bound) |" in markdown and "| oracle_tto[lr=1e-3] (upper bound) |" in markdown
+    assert "Wall time / pass_at_n's" in markdown
+    tto = next(line for line in markdown.splitlines() if line.startswith("| teacher_tto |") and line.endswith("x |"))
+    assert tto.split("|")[-2].strip() == "2.00x"  # 2.0 s against pass_at_n's 1.0 s

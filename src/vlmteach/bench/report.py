@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from vlmteach.errors import VideoError, VlmteachError
+from vlmteach.methods import is_upper_bound
 from vlmteach.tasks import FACULTIES, SPLITS
 from vlmteach.video import Video, read_video, uniform_indices, write_video
 
@@ -218,7 +219,7 @@ def _loss_traces(results: Sequence[dict[str, Any]], order: list[str]) -> dict[st
     traces: dict[str, list[list[float]]] = {}
     for r in sorted(results, key=_instance_key):
         losses = (r.get("trace") or {}).get("losses")
-        if losses:
+        if losses and not is_upper_bound(r["method"]):
             traces.setdefault(r["method"], []).append([float(v) for v in losses])
     return {m: traces[m] for m in order if m in traces}
 
@@ -232,16 +233,82 @@ def _main_cells(rows: Sequence[MethodSummary], short: bool) -> tuple[list[str], 
     header = ["Method", "Overall", "In" if short else "In-domain", "OOD" if short else "Out-of-domain",
               *[_SHORT.get(f, f) if short else f.capitalize() for f in faculties],
               "Wall s" if short else "Wall s / sample", "Steps", "n", "Failed"]
-    body = [[r.method, _fmt(r.overall), _fmt(r.in_domain), _fmt(r.ood),
+    body = [[_label(r.method), _fmt(r.overall), _fmt(r.in_domain), _fmt(r.ood),
              *[_fmt(r.faculties.get(f)) for f in faculties],
              _fmt(r.wall_s, ".2f"), _fmt(r.steps, ".1f"), str(r.n), str(r.failed)] for r in rows]
     return header, body
 
 
+def _label(method: str) -> str:
+    return f"{method} (upper bound)" if is_upper_bound(method) else method
+
+
 def _cost_cells(rows: Sequence[MethodSummary]) -> tuple[list[str], list[list[str]]]:
+    """Calls and memory per method; with a pass_at_n row, each method's wall time as a multiple of
+    its (the paper compares the method's cost with Pass@5's: 69 s against 70 s)."""
+    ref = next((r for r in rows if r.method.split("[", 1)[0] == "pass_at_n" and r.wall_s), None)
     header = ["Method", "Reasoner fwd", "Reasoner bwd", "Teacher fwd", "Teacher bwd", "Peak memory MB"]
-    body = [[r.method, *[_fmt(r.calls.get(k), ".1f") for k in COST_KEYS],
-             _fmt(r.peak_mem_mb, ".0f") + (f" ({r.peak_mem_kind})" if r.peak_mem_kind else "")] for r in rows]
+    if ref is not None:
+        header.append(f"Wall time / {ref.method}'s")
+    body = []
+    for r in rows:
+        cells = [_label(r.method), *[_fmt(r.calls.get(k), ".1f") for k in COST_KEYS],
+                 _fmt(r.peak_mem_mb, ".0f") + (f" ({r.peak_mem_kind})" if r.peak_mem_kind else "")]
+        if ref is not None:
+            cells.append(_fmt(r.wall_s / ref.wall_s if r.wall_s is not None else None, ".2f") + "x")
+        body.append(cells)
+    return header, body
+
+
+@dataclass(frozen=True)
+class Paired:
+    """A method against a baseline on the instances both scored: the difference in the Overall
+    convention (split means of family means of the per-instance differences), its standard error,
+    and how many instances it scored better and worse on."""
+
+    method: str
+    baseline: str
+    diff: float
+    se: float
+    better: int
+    worse: int
+    n: int
+
+
+def paired(results: Sequence[dict[str, Any]], method: str, baseline: str) -> Paired | None:
+    scores: dict[str, dict[tuple, float]] = {method: {}, baseline: {}}
+    info: dict[tuple, tuple[str, str]] = {}
+    for r in results:
+        if r["method"] in scores and _ok(r):
+            scores[r["method"]][_instance_key(r)] = float(r["score"])
+            info[_instance_key(r)] = (r["split"], r["family"])
+    keys = sorted(set(scores[method]) & set(scores[baseline]))
+    if not keys:
+        return None
+    d = np.array([scores[method][k] - scores[baseline][k] for k in keys])
+    # weight of each instance in the Overall convention: 1 / (splits x families in its split x its family's n)
+    splits = {info[k][0] for k in keys}
+    fams = {s: {info[k][1] for k in keys if info[k][0] == s} for s in splits}
+    count = {f: sum(1 for k in keys if info[k] == f) for f in {info[k] for k in keys}}
+    w = np.array([1 / (len(splits) * len(fams[info[k][0]]) * count[info[k]]) for k in keys])
+    diff = float((w * d).sum())
+    var = float(((d - diff) ** 2).sum() / max(len(d) - 1, 1))
+    return Paired(method, baseline, diff, float(np.sqrt((w ** 2).sum() * var)), int((d > 0).sum()),
+                  int((d < 0).sum()), len(keys))
+
+
+def _paired_cells(results: Sequence[dict[str, Any]], order: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Every method against the first (vanilla in a usual run), and teacher_tto against best_of_n
+    with a matched budget when both ran."""
+    pairs = [(m, order[0]) for m in order[1:]]
+    if "teacher_tto" in order and "best_of_n[n=auto]" in order:
+        pairs.append(("teacher_tto", "best_of_n[n=auto]"))
+    header = ["Method", "Against", "Difference", "Standard error", "Better / worse / n"]
+    body = []
+    for m, b in pairs:
+        p = paired(results, m, b)
+        if p is not None:
+            body.append([_label(m), b, f"{p.diff:+.3f}", f"{p.se:.3f}", f"{p.better} / {p.worse} / {p.n}"])
     return header, body
 
 
@@ -367,6 +434,15 @@ def _markdown(rundir: Path, config: dict[str, Any], results: Sequence[dict[str, 
 ## Main table
 
 {_md_table(*_main_cells(rows, short=False))}
+
+## Paired differences
+
+Each method against the first of the run on the instances both scored (same instances, same noise
+seeds): the difference in the Overall convention, its standard error, and on how many instances it
+scored better and worse. A difference within about two standard errors is not a settled one.
+Upper bounds use the ground truth, which no deployed system has.
+
+{_md_table(*_paired_cells(results, order), text_columns=2)}
 
 ## Cost
 
@@ -573,6 +649,8 @@ def _html(rundir: Path, config: dict[str, Any], results: Sequence[dict[str, Any]
 <p class="note">{html.escape(CONVENTIONS)}</p>
 <h2>Main table</h2>
 {_html_table(*_main_cells(rows, short=False))}
+<h2>Paired differences</h2>
+{_html_table(*_paired_cells(results, order))}
 <h2>Cost</h2>
 {_html_table(*_cost_cells(rows))}
 <div class="plots">{plots}</div>

@@ -61,6 +61,9 @@ class Method(ABC):
 
     name: ClassVar[str]
     config_class: ClassVar[type[MethodConfig]]
+    # True for the oracles (pass_at_n, oracle_tto): they use the ground truth, so no deployed system
+    # can run them; reports label them as upper bounds, never as competitors.
+    upper_bound: ClassVar[bool] = False
 
     def __init__(self, config: MethodConfig | None = None):
         self.config = config if config is not None else self.config_class()

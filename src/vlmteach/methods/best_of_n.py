@@ -86,3 +86,4 @@ class PassAtN(BestOfN):
 
     name = "pass_at_n"
     config_class = PassAtNConfig
+    upper_bound = True

@@ -38,6 +38,7 @@ class OracleTTOConfig(TTOConfig, MethodConfig):
 class OracleTTO(Method):
     name = "oracle_tto"
     config_class = OracleTTOConfig
+    upper_bound = True
 
     def run(self, reasoner, teacher, problem: Problem, progress=None) -> MethodResult:
         if problem.reference is None:

@@ -18,6 +18,12 @@ def method_names() -> list[str]:
     return list(METHODS)
 
 
+def is_upper_bound(label: str) -> bool:
+    """Whether a method label ("pass_at_n", "oracle_tto[lr=1e-3]", ...) names an oracle upper bound."""
+    method = METHODS.get(label.split("[", 1)[0].strip())
+    return bool(method and method.upper_bound)
+
+
 def parse_sets(sets: list[str]) -> dict[str, dict[str, str]]:
     """["teacher_tto.lr=1e-3", ...] -> {"teacher_tto": {"lr": "1e-3"}}; names must be known methods."""
     out: dict[str, dict[str, str]] = {}
