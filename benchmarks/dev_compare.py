@@ -34,7 +34,7 @@ def run_method(label: str, insts, reasoner, teacher, sets: dict) -> dict:
         raise SystemExit(f"{label}: n=auto needs a per-instance budget, which only `vlmteach bench` sets; give n as a number")
     method = make_method(name, {**sets.get(name, {}), **opts})
     scores, steps, start = [], [], time.time()
-    for fam, inst in tqdm(insts, desc=label, unit="inst", leave=False):
+    for fam, inst in tqdm(insts, desc=label, unit="inst", leave=False, disable=None):
         problem = Problem(inst.first_frame, inst.prompt, inst.seed, scorer=lambda v, f=fam, i=inst: f.score(v, i).total,
                           reference=inst.ground_truth)
         result = method.run(reasoner, teacher, problem)

@@ -57,7 +57,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.load:
-        insts = [JudgedInstance.from_json(d) for d in json.load(open(args.load))]
+        with open(args.load) as f:
+            insts = [JudgedInstance.from_json(d) for d in json.load(f)]
     else:
         reasoner = reasoners.load("tiny", args.weights)
         teacher = teachers.load("tiny", args.teacher_weights or args.weights)

@@ -21,9 +21,8 @@ import torch
 from vlmteach import reasoners, teachers
 from vlmteach.optim import optimization_step
 from vlmteach.tasks import all_families, get_family
-from vlmteach.train.data import draw_instances
 from vlmteach.train.seeds import EVAL_SEED_MIN
-from vlmteach.train.teacher import build_pool, make_pairs
+from vlmteach.train.teacher_data import build_pool, draw_items, make_batch
 
 EVAL_SEEDS = (EVAL_SEED_MIN, EVAL_SEED_MIN + 100_000)
 
@@ -61,28 +60,26 @@ def vanilla_scores(reasoner, per_family: int) -> dict[str, float]:
     return out
 
 
+# One video per instance, as the teacher's first recipes drew their pairs: accuracy across instances.
+PAIR_MIX = {"ground_truth": 0.25, "corruption": 0.3, "static": 0.1, "sample": 0.2, "one_step": 0.15}
+
+
 def teacher_pairs(reasoner, teacher, n_videos: int) -> dict[str, np.ndarray]:
-    """The teacher's P(Yes) and the scorer's label for held-out pairs, with family and source."""
-    pool = build_pool(reasoner, max(32, n_videos // 3), seed=99, families=all_families(), seeds=EVAL_SEEDS)
-    return judge_pairs(teacher, pool, EVAL_SEEDS, n_videos)
-
-
-def judge_pairs(teacher, pool, seeds: tuple[int, int], n_videos: int,
-                device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
-    """P(Yes) and label of the pairs made (as in training) for `n_videos` videos of instance seeds in
-    `seeds`, reasoner-made videos from `pool`; the same pairs on every call."""
+    """The teacher's P(Yes) and the scorer's label for held-out (video, query) pairs, one video per
+    instance of seeds in EVAL_SEEDS, with family and source; the same pairs on every call."""
+    pool = build_pool(reasoner, max(32, n_videos // 3), 1, seed=99, families=all_families(), seeds=EVAL_SEEDS)
     rng = np.random.default_rng(12345)
     probs, labels, fams, srcs = [], [], [], []
     for _ in range(0, n_videos, 16):
-        pairs = make_pairs(rng, draw_instances(rng, all_families(), 16, seeds), pool, 0.5, 0.12)
+        items = draw_items(rng, pool, [], 16, all_families(), EVAL_SEEDS, 0.0, 0.0)
+        batch = make_batch(rng, items, 1, PAIR_MIX, 0.5, 0.12)
         with torch.no_grad():
-            tokens = teacher.net.encode_video(pairs.videos.to(device))
-            ids = teacher.tokenizer.encode(pairs.texts).to(device)
-            logits = teacher.net.logits(tokens, ids, torch.tensor(pairs.owner))
-        probs += torch.sigmoid(logits).cpu().tolist()
-        labels += pairs.labels.tolist()
-        fams += [pairs.instances[o].family for o in pairs.owner]
-        srcs += [pairs.sources[o] for o in pairs.owner]
+            tokens = teacher.net.encode_video(batch.videos)
+            logits = teacher.net.logits(tokens, teacher.tokenizer.encode(batch.texts), torch.tensor(batch.owner))
+        probs += torch.sigmoid(logits).tolist()
+        labels += batch.labels.tolist()
+        fams += [batch.instances[o].family for o in batch.owner]
+        srcs += [batch.sources[o] for o in batch.owner]
     return {"p": np.array(probs), "y": np.array(labels), "family": np.array(fams), "source": np.array(srcs)}
 
 

@@ -125,3 +125,37 @@ def test_oracle_tto_moves_the_video_towards_the_ground_truth_and_needs_one(model
     assert err(result.video) < 0.5 * err(vanilla.video)
     assert fam.score(result.video, inst).total > fam.score(vanilla.video, inst).total
     assert result.cost.teacher_backwards == 0 and reasoner.lora_parameters() == []
+
+
+def test_teacher_tto_select_judge_returns_the_iterate_the_teacher_scores_best(models):
+    from vlmteach.methods.common import teacher_loss_of
+
+    reasoner, teacher = models
+    p = problem()
+    result = make_method("teacher_tto", {"lr": "3e-3", "fixed_steps": "3", "select": "judge"}).run(reasoner, teacher, p)
+    losses = result.trace["iterate_losses"]
+    assert len(losses) == 4 and result.trace["chosen_iterate"] == losses.index(min(losses))
+    queries = teacher.propose_queries(p.first_frame, p.prompt)
+    # judged again from the returned video alone: it is the best iterate's finished sample
+    assert teacher_loss_of(teacher, result.video, queries)[0] == pytest.approx(min(losses), abs=1e-5)
+    untouched = make_method("teacher_tto", {"tau": "1e6", "select": "judge"}).run(reasoner, teacher, p)
+    vanilla = make_method("vanilla").run(reasoner, teacher, p)
+    assert torch.equal(untouched.video.frames, vanilla.video.frames)  # iterate 0 is the vanilla sample
+
+
+def test_teacher_tto_init_k_starts_from_the_best_of_k_noises(models):
+    from vlmteach.methods.common import candidate_seed
+
+    reasoner, teacher = models
+    p = problem(seed=1_000_022)
+    result = make_method("teacher_tto", {"init_k": "4", "tau": "1e6"}).run(reasoner, teacher, p)
+    values = result.trace["search_losses"]
+    best = values.index(min(values))
+    assert len(values) == 4 and result.trace["noise_seed"] == candidate_seed(p.seed, best)
+    # no step taken: the output is best_of_n's pick among the same 4 candidates
+    pick = make_method("best_of_n", {"n": "4"}).run(reasoner, teacher, p)
+    assert torch.equal(result.video.frames, pick.video.frames)
+    with pytest.raises(VlmteachError, match="init_k"):
+        make_method("teacher_tto", {"init_k": "0"})
+    with pytest.raises(VlmteachError, match="last, judge"):
+        make_method("teacher_tto", {"select": "best"})

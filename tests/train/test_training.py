@@ -8,12 +8,14 @@ from safetensors import safe_open
 from vlmteach.reasoners.tiny import TinyReasoner
 from vlmteach.teachers.tiny import TinyTeacher
 from vlmteach.train.reasoner import ReasonerTrainConfig, train_reasoner
-from vlmteach.train.seeds import EVAL_SEED_MIN, REASONER_SEEDS, TEACHER_SEEDS
-from vlmteach.train.teacher import SOURCES, TeacherTrainConfig, polish_mix, train_ensemble, train_teacher
+from vlmteach.train.seeds import DEV_SEEDS, EVAL_SEED_MIN, REASONER_SEEDS, TEACHER_SEEDS
+from vlmteach.train.teacher import TeacherTrainConfig, train_teacher
+from vlmteach.train.teacher_data import load_pool
 
 
-def test_seed_ranges_never_touch_evaluation_seeds():
-    assert REASONER_SEEDS[1] <= TEACHER_SEEDS[0] and TEACHER_SEEDS[1] <= EVAL_SEED_MIN
+def test_seed_ranges_never_overlap():
+    ranges = sorted([REASONER_SEEDS, TEACHER_SEEDS, DEV_SEEDS, (EVAL_SEED_MIN, 2**31)])
+    assert all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:]))
 
 
 def test_reasoner_then_teacher_train_and_resume(tmp_path, monkeypatch):
@@ -30,57 +32,30 @@ def test_reasoner_then_teacher_train_and_resume(tmp_path, monkeypatch):
     model = TinyReasoner.load(tmp_path)
     assert model.cfg.dim == 32 and model.cfg.latent_std > 0
 
-    tiny = dict(out=str(tmp_path), reasoner=str(tmp_path), steps=2, batch=2, pool=2, checkpoint_every=1, dim=32,
-                adv_loops=1, adv_steps=2, polish_steps=2)
+    tiny = dict(out=str(tmp_path), reasoner=str(tmp_path), steps=2, groups=2, group_size=2, pool=2, pool_samples=2,
+                checkpoint_every=1, dim=32, adv_loops=1, adv_steps=2)
     train_teacher(TeacherTrainConfig(adv_rounds=1, **tiny))
+    pool = load_pool(tmp_path / "pool.safetensors")
+    assert len(pool) == 2 and pool[0].videos["sample"].shape[0] == 2 and pool[0].videos["sample"].dtype == torch.uint8
     first_round = (tmp_path / "adversarial_1.safetensors").read_bytes()
-    # one more adversarial round resumes after the first: its pool is reused, a second one is made
+    # one more adversarial round resumes after the first: its videos are reused, a second round is made
     train_teacher(TeacherTrainConfig(adv_rounds=2, **tiny))
     assert (tmp_path / "adversarial_1.safetensors").read_bytes() == first_round
-    with safe_open(str(tmp_path / "adversarial_2.safetensors"), framework="pt") as f:
-        videos = f.get_tensor("videos")
-        assert videos.dtype == torch.uint8 and videos.shape[0] == 3  # 2 one-step snapshots + the final sample
-        assert len(json.loads(f.metadata()["instances"])) == 3
+    (item,) = load_pool(tmp_path / "adversarial_2.safetensors")  # one loop: one instance
+    assert item.videos["adversarial"].shape[0] == 5  # 2 views the loop optimized, 2 finished samples, the final one
     with safe_open(str(tmp_path / "teacher.ckpt"), framework="pt") as f:
-        assert json.loads(f.metadata()["meta"])["step"] == 2 + 2 * 2 + 2  # steps, 2 rounds, polish
+        assert json.loads(f.metadata()["meta"])["step"] == 2 + 2 * 2  # steps, then 2 rounds
     teacher = TinyTeacher.load(tmp_path)
-    assert teacher.cfg.dim == 32
+    assert teacher.cfg.dim == 32 and teacher.cfg.stem == "cells"
     record = json.loads((tmp_path / "tiny_teacher.train.json").read_text())
     assert record["train_seeds"] == list(TEACHER_SEEDS)
     assert record["wall_s_total"] > record["wall_s_this_run"]
 
-    # the shipped teacher's recipe: one member per architecture, each in its own folder, then averaged
-    ens = tmp_path / "ensemble"
-    archs = {"joint": dict(dim=32), "cell": dict(dim=32, patch=4, factorized=True, video_depth=1)}
-    train_ensemble(TeacherTrainConfig(**{**tiny, "out": str(ens)}, adv_rounds=0), archs)
-    assert (ens / "joint" / "teacher.ckpt").exists() and (ens / "cell" / "teacher.ckpt").exists()
-    teacher = TinyTeacher.load(ens)
-    assert [c.patch for c in teacher.cfgs] == [8, 4] and teacher.cfgs[1].factorized
-    record = json.loads((ens / "tiny_teacher.train.json").read_text())
-    assert set(record["members"]) == {"joint", "cell"} and record["members"]["cell"]["patch"] == 4
-    # rerun when done: finished members are not trained again, nor their reasoner pools rebuilt
+    # rerun when done: nothing is trained again, nor the reasoner pool loaded or rebuilt
     def no_pool(*args, **kwargs):
-        raise AssertionError("a finished member rebuilt its reasoner pool")
+        raise AssertionError("a finished training touched its reasoner pool")
 
-    monkeypatch.setattr("vlmteach.train.teacher.build_pool", no_pool)
-    cell = (ens / "cell" / "tiny_teacher.safetensors").read_bytes()
-    train_ensemble(TeacherTrainConfig(**{**tiny, "out": str(ens)}, adv_rounds=0), archs)
-    assert (ens / "cell" / "tiny_teacher.safetensors").read_bytes() == cell
-
-
-def test_polish_mix_drops_the_adversarial_share_without_rounds():
-    with_rounds, without = polish_mix(True), polish_mix(False)
-    assert abs(sum(with_rounds) - 1) < 1e-9 and abs(sum(without) - 1) < 1e-9
-    assert with_rounds[SOURCES.index("adversarial")] > 0 and without[SOURCES.index("adversarial")] == 0
-    corruption = SOURCES.index("corruption")
-    assert without[corruption] > with_rounds[corruption]  # the share is spread over the other sources
-
-
-def test_the_recipe_architectures_are_the_shipped_members():
-    from vlmteach.teachers import weights_dir
-    from vlmteach.train.teacher import ARCHS
-
-    for i, fields in enumerate(ARCHS.values()):
-        cfg = TinyTeacher.load(weights_dir(), f"tiny_teacher_{i}").cfg
-        assert {k: getattr(cfg, k) for k in fields} == fields
-        assert cfg.motion_inputs == TeacherTrainConfig(out="", reasoner="").motion_inputs
+    monkeypatch.setattr("vlmteach.train.teacher.cached_pool", no_pool)
+    done = (tmp_path / "tiny_teacher.safetensors").read_bytes()
+    train_teacher(TeacherTrainConfig(adv_rounds=2, **tiny))
+    assert (tmp_path / "tiny_teacher.safetensors").read_bytes() == done

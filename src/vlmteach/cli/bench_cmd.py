@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="builtin | builtin-id | builtin-ood | a VBVR-layout folder (default builtin)")
     p.add_argument("--methods", default=DEFAULT_METHODS,
                    help=f"comma list; a variant as NAME[KEY=VALUE;...] (default {DEFAULT_METHODS}); names: "
-                        "vanilla, best_of_n, pass_at_n, prompt_rewrite, tpo, teacher_tto")
+                        "vanilla, best_of_n, pass_at_n, prompt_rewrite, tpo, teacher_tto, oracle_tto")
     p.add_argument("--n-per-family", type=int, default=None, metavar="N",
                    help="instances per family (default 3 for built-in suites, all for a folder)")
     p.add_argument("--seed", type=int, default=1_000_000, help="first instance seed (>= 1,000,000; default 1,000,000)")

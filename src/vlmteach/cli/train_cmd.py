@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
 from vlmteach.errors import VlmteachError
@@ -21,9 +20,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reasoner", default=None,
                    help="teacher only: folder with the reasoner whose samples it learns to judge "
                         "(default: --out if it holds one, else the shipped reasoner)")
-    p.add_argument("--arch", default="ensemble", choices=("ensemble", "joint", "cell"),
-                   help="teacher only: one net ('joint': 2 x 2-cell tokens, 'cell': per-cell tokens) or, as "
-                        "shipped, both trained one after the other in OUT/joint and OUT/cell and averaged")
     p.set_defaults(run=run)
 
 
@@ -39,10 +35,9 @@ def run(args: argparse.Namespace) -> int:
         path = train_reasoner(ReasonerTrainConfig(out=args.out, seed=args.seed, device=args.device, **extra))
     else:
         from vlmteach.reasoners import weights_dir
-        from vlmteach.train.teacher import ARCHS, TeacherTrainConfig, train_ensemble, train_teacher
+        from vlmteach.train.teacher import TeacherTrainConfig, train_teacher
 
         reasoner = args.reasoner or (args.out if (Path(args.out) / "tiny_reasoner.json").exists() else str(weights_dir()))
-        cfg = TeacherTrainConfig(out=args.out, reasoner=reasoner, seed=args.seed, device=args.device, **extra)
-        path = train_ensemble(cfg) if args.arch == "ensemble" else train_teacher(replace(cfg, **ARCHS[args.arch]))
+        path = train_teacher(TeacherTrainConfig(out=args.out, reasoner=reasoner, seed=args.seed, device=args.device, **extra))
     print(f"wrote {path}")
     return 0

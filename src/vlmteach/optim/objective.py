@@ -30,7 +30,7 @@ class Objective(ABC):
     def __call__(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(loss, per-term values), differentiable w.r.t. the frames."""
 
-    def count_backward(self) -> None:
+    def count_backward(self) -> None:  # noqa: B027 (optional hook: most objectives run no model)
         """Book one backward pass through whatever model the objective runs (none by default)."""
 
 

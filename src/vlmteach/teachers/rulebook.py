@@ -60,36 +60,48 @@ def _puzzle(p: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Rule:
-    """Queries for prompts matching `pattern`: templates with their scorer checks."""
+    """Queries for prompts matching `pattern`: templates with their scorer checks. `process` are the
+    (at most three) process queries the method asks: the task's defining rules and those the tiny
+    reasoner breaks most often within an instance (measured on its samples of training seeds); `more`
+    covers the family's remaining rules, so that the teacher learns to judge every one of them."""
 
     name: str
     pattern: str
     slots: Callable[[str], dict[str, str]]
     goal: tuple[str, str]
     process: tuple[tuple[str, str], ...]
+    more: tuple[tuple[str, str], ...] = ()
 
 
 RULES: tuple[Rule, ...] = (
     Rule("maze", r"\bmaze|\bball\b", _agent("ball"),
          ("By the end of the video, is the {a} ball on the {t} square?", "goal"),
          (("Does the {a} ball stay out of the grey walls?", "walls_intact"),
-          ("Does the {a} ball stay in one piece, without splitting or vanishing?", "agent_intact"),
-          ("Does the {a} ball move only one cell at a time?", "one_cell_per_frame"))),
+          ("Does the {t} square stay in its place until the {a} ball reaches it?", "target_stays"),
+          ("Does the {a} ball stay in one piece, without splitting or vanishing?", "agent_intact")),
+         (("Does the {a} ball move only one cell at a time?", "one_cell_per_frame"),)),
     Rule("grid_avoid_obstacles", r"\bx cells?\b", _agent("block"),
          ("By the end of the video, is the {a} block on the {t} ring?", "goal"),
          (("Does the {a} block avoid every red X cell?", "never_on_x"),
-          ("Does the {a} block stay in one piece, without splitting or vanishing?", "agent_intact"),
+          ("Does the {t} ring stay in its place until the {a} block reaches it?", "target_stays"),
+          ("Do the red X cells stay unchanged?", "x_cells_intact")),
+         (("Does the {a} block stay in one piece, without splitting or vanishing?", "agent_intact"),
           ("Does the {a} block move only one cell at a time?", "one_cell_per_frame"))),
     Rule("grid_shortest_path", r"shortest (?:possible )?route|shortest way|fewest|as few moves", _agent("block"),
          ("By the end of the video, is the {a} block on the {t} ring?", "goal"),
          (("Does the {a} block take a shortest route, without wasted steps?", "shortest_route"),
           ("Does the {a} block stay out of the grey walls?", "walls_intact"),
-          ("Does the {a} block move only one cell at a time?", "one_cell_per_frame"))),
+          ("Does the {t} ring stay in its place until the {a} block reaches it?", "target_stays")),
+         (("Does the {a} block move only one cell at a time?", "one_cell_per_frame"),
+          ("Does the {a} block stay in one piece, without splitting or vanishing?", "agent_intact"))),
     Rule("key_door", r"\bdoor\b", lambda p: {"a": _before("block", p), "d": _before("(?:door|key)", p)},
          ("By the end of the video, has the {a} block opened the {d} door?", "goal"),
          (("Does the {a} block pick up the {d} key before it reaches the door?", "key_before_door"),
           ("Does the {a} block stay out of the grey walls?", "walls_intact"),
-          ("Does the {a} block move only one cell at a time?", "one_cell_per_frame"))),
+          ("Does the {d} key stay in its place until the {a} block picks it up?", "keys_intact")),
+         (("Does the {a} block move only one cell at a time?", "one_cell_per_frame"),
+          ("Does the {a} block stay in one piece, without splitting or vanishing?", "agent_intact"),
+          ("Does the {a} block never stand on a grey wall cell?", "agent_off_walls"))),
     Rule("color_addition", r"\bmix|\bblend", _mix,
          ("By the end of the video, have the {a} and {b} blocks merged into one {m} block?", "goal"),
          (("Do the blocks slide only one cell at a time?", "one_cell_per_frame"),
@@ -104,27 +116,33 @@ RULES: tuple[Rule, ...] = (
          ("By the end of the video, is every square on the star of its own colour?", "goal"),
          (("Does only one square move at a time?", "one_object_at_a_time"),
           ("Does each square keep its colour, without splitting or vanishing?", "objects_intact"),
-          ("Do the squares keep off the stars of other colours?", "markers_stay"))),
+          ("Do the squares keep off the stars of other colours?", "markers_stay")),
+         (("Does each square move only one cell at a time?", "one_cell_per_frame"),)),
     Rule("gravity", r"\bfall|\bdrop|gravity", lambda p: {},
          ("By the end of the video, do all blocks rest on the floor, a ledge or another block?", "goal"),
          (("Do the blocks fall straight down, never sideways or up?", "falls_straight_down"),
           ("Do the blocks fall only one cell per step?", "one_cell_per_frame"),
-          ("Do all blocks keep their colour, none lost or doubled?", "blocks_intact"))),
+          ("Do all blocks keep their colour, none lost or doubled?", "blocks_intact")),
+         (("Do the grey floor and ledges stay unchanged?", "floor_static"),)),
     Rule("rotation", r"\bhand\b", _rotation,
          ("By the end of the video, does the {h} hand point at the {m} marker?", "goal"),
          (("Does the {h} hand turn {s}?", "turn_direction"),
           ("Does the {h} hand turn only one eighth of a turn per step?", "one_step_per_frame"),
-          ("Does the {h} hand stay a straight, unbroken line?", "hand_intact"))),
+          ("Does the {h} hand stay a straight, unbroken line?", "hand_intact")),
+         (("Does the centre of the dial stay unchanged?", "centre_static"),
+          ("Does the {m} marker stay in its place?", "marker_stays"))),
     Rule("stable_sort", r"\bbars?\b|\bsort", lambda p: {},
          ("By the end of the video, are the bars sorted from shortest to tallest?", "goal"),
          (("Do bars of equal height keep their order?", "stable"),
-          ("Are only two neighbouring bars swapped at each step?", "one_swap_per_frame"),
-          ("Does every bar keep its height and colour?", "bars_intact"))),
+          ("Does every bar keep its height and colour?", "bars_intact"),
+          ("Does everything around the bars stay unchanged?", "background_static")),
+         (("Are only two neighbouring bars swapped at each step?", "one_swap_per_frame"),)),
     Rule("symmetry_completion", r"mirror|symmetr", lambda p: {},
          ("By the end of the video, is the picture mirror-symmetric?", "goal"),
          (("Does every added square match its mirror image on the left?", "no_wrong_cells"),
           ("Is only one square added at each step?", "one_cell_per_frame"),
-          ("Does the left half stay unchanged?", "left_static"))),
+          ("Does the left half stay unchanged?", "left_static")),
+         (("Do the squares already on the right stay unchanged?", "correct_right_static"),)),
     Rule("light_sequence", r"\blights?\b|\blamps?\b", _lights,
          ("By the end of the video, are exactly the {side}most {k} {lights} on?", "goal"),
          (("Does only one light change at each step?", "one_switch_per_frame"),
@@ -134,7 +152,8 @@ RULES: tuple[Rule, ...] = (
          ("By the end of the video, does the tray hold one token for each {c} ring?", "goal"),
          (("Is only one token added at each step?", "one_token_per_frame"),
           ("Are the tokens placed from the left without gaps?", "left_to_right"),
-          ("Does the scene above the tray stay unchanged?", "scene_static"))),
+          ("Does the scene above the tray stay unchanged?", "scene_static")),
+         (("Does the tray hold only empty slots and tokens?", "tray_intact"),)),
 )
 
 
@@ -155,6 +174,17 @@ def propose(prompt: str, lam: float = 0.5) -> QuerySet:
                     lam=lam, source="rulebook", checks=tuple(c for _, c in texts))
 
 
+def catalog(prompt: str) -> list[tuple[str, str]]:
+    """Every (query, check) the rule book knows for the prompt, goal first: the queries `propose`
+    asks and the family's other rules (the tiny teacher is trained on all); generic ones if unknown."""
+    rule = match(prompt)
+    if rule is None:
+        q = generic_queries()
+        return list(zip(q.texts, q.checks))
+    slots = rule.slots(prompt)
+    return [(t.format(**slots), c) for t, c in (rule.goal, *rule.process, *rule.more)]
+
+
 def generic_queries(lam: float = 0.5) -> QuerySet:
     """Fixed queries that ignore the task (the "generic queries" ablation and the fallback)."""
     (goal, gcheck), process = GENERIC
@@ -169,7 +199,7 @@ def all_query_texts() -> list[str]:
     words += ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight"]
     texts = [GENERIC[0][0], *(t for t, _ in GENERIC[1])]
     for rule in RULES:
-        for template, _ in (rule.goal, *rule.process):
+        for template, _ in (rule.goal, *rule.process, *rule.more):
             texts.append(re.sub(r"\{\w+\}", "", template))
     texts.append(" ".join(words))
     return texts

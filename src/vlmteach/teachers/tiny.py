@@ -21,6 +21,8 @@ from torch import nn
 from vlmteach.errors import VlmteachError
 from vlmteach.nn import Block, TextEncoder, WordTokenizer
 from vlmteach.nn.persist import load_config, load_weights, save_model
+from vlmteach.tasks.grid import CELL
+from vlmteach.tasks.palette import RGB
 from vlmteach.teachers.base import QuerySet, Teacher
 from vlmteach.teachers.rulebook import propose
 from vlmteach.video import sample_frames
@@ -44,6 +46,15 @@ class TinyTeacherConfig:
     # Each video block attends within a frame, then a second block across frames at each place
     # ("divided" space-time attention), so per-cell tokens (patch 4) stay affordable (older: False).
     factorized: bool = False
+    # How frames become tokens: "conv", a learned convolution over pixels (older weights); "cells", each
+    # grid cell read as its ring and centre colours and their soft nearest-palette assignment (CellStem),
+    # so the teacher perceives a video as the scorers do, with gradients that say which colour to move to.
+    stem: str = "conv"
+    palette_temp: float = 0.02  # "cells": softmax temperature over squared RGB distances to the palette
+    tile_embed: bool = False  # "cells": add each cell's expected tile embedding (CellStem)
+    # What the questions read (factorized only): "all" video tokens, or a "summary": each cell's token in
+    # the first and last frames, its mean over time, and each frame's mean over space (5x fewer keys).
+    readout: str = "all"
 
 
 def _frame_positions(k: int, dim: int) -> torch.Tensor:
@@ -52,13 +63,67 @@ def _frame_positions(k: int, dim: int) -> torch.Tensor:
     return torch.cat([pos.sin(), pos.cos()], dim=-1)
 
 
+STEMS = ("conv", "cells")
+READOUTS = ("all", "summary")
+
+
+class CellStem(nn.Module):
+    """Frames (N, 3, S, S) -> one token per grid cell (N, cells, D), read as the scorers read a grid
+    (tasks/grid.py): the mean colour of each cell's ring and of its centre, and for each a soft
+    assignment to the palette (softmax of minus the squared distance / temperature). With
+    `motion`, a cell also sees how these features changed since the previous and the first frame."""
+
+    def __init__(self, dim: int, temp: float, motion: bool, tile_embed: bool = True):
+        super().__init__()
+        self.register_buffer("palette", torch.from_numpy(RGB).float(), persistent=False)
+        self.temp, self.motion = temp, motion
+        n = 2 * (len(RGB) + 3)
+        self.proj = nn.Sequential(nn.Linear(3 * n if motion else n, dim), nn.GELU(), nn.Linear(dim, dim))
+        # The expected embedding of the cell's tile (ring colour x centre colour), so "an orange ball"
+        # (orange ring and centre) and "an orange ring on black" are different tokens from the start.
+        self.tiles = nn.Parameter(torch.randn(len(RGB), len(RGB), dim) * 0.02) if tile_embed else None
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, S, S) in [0, 1] -> (N, cells, 2 * (palette + 3))."""
+        n, _, h, w = x.shape
+        cells = x.reshape(n, 3, h // CELL, CELL, w // CELL, CELL).permute(0, 2, 4, 1, 3, 5)
+        total = cells.sum((-1, -2))
+        inner = cells[..., 1:-1, 1:-1].sum((-1, -2))
+        inner, outer = inner / (CELL - 2) ** 2, (total - inner) / (CELL ** 2 - (CELL - 2) ** 2)
+        out = []
+        for rgb in (outer, inner):
+            d2 = ((rgb[..., None, :] - self.palette) ** 2).sum(-1)
+            out += [torch.softmax(-d2 / self.temp, dim=-1), rgb]
+        return torch.cat(out, dim=-1).flatten(1, 2)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B, K, 3, S, S) in [0, 1] -> (B, K, cells, D)."""
+        b, k = frames.shape[:2]
+        f = self.features(frames.flatten(0, 1)).view(b, k, -1, self.proj[0].in_features // (3 if self.motion else 1))
+        tiles = 0.0
+        if self.tiles is not None:
+            p = len(RGB)
+            joint = f[..., :p, None] * f[..., None, p + 3:2 * p + 3]  # P(ring colour, centre colour) per cell
+            tiles = joint.flatten(-2) @ self.tiles.flatten(0, 1)
+        if self.motion:
+            prev = torch.cat([f[:, :1], f[:, :-1]], dim=1)
+            f = torch.cat([f, f - prev, f - f[:, :1]], dim=-1)
+        return self.proj(f) + tiles
+
+
 class TinyTeacherNet(nn.Module):
     def __init__(self, cfg: TinyTeacherConfig):
         super().__init__()
+        if cfg.stem not in STEMS:
+            raise VlmteachError(f"tiny teacher stem {cfg.stem!r} is unknown; valid: {', '.join(STEMS)}")
         self.cfg = cfg
-        n = (cfg.size // cfg.patch) ** 2
-        self.stem = nn.Sequential(nn.Conv2d(9 if cfg.motion_inputs else 3, 64, 4, stride=4), nn.GELU(),
-                                  nn.Conv2d(64, cfg.dim, cfg.patch // 4, stride=cfg.patch // 4))
+        if cfg.stem == "cells":
+            self.stem = CellStem(cfg.dim, cfg.palette_temp, cfg.motion_inputs, cfg.tile_embed)
+            n = (cfg.size // CELL) ** 2
+        else:
+            self.stem = nn.Sequential(nn.Conv2d(9 if cfg.motion_inputs else 3, 64, 4, stride=4), nn.GELU(),
+                                      nn.Conv2d(64, cfg.dim, cfg.patch // 4, stride=cfg.patch // 4))
+            n = (cfg.size // cfg.patch) ** 2
         self.space = nn.Parameter(torch.zeros(1, n, cfg.dim))
         self.video = nn.ModuleList(Block(cfg.dim, cfg.heads) for _ in range(cfg.video_depth))
         self.video_time = nn.ModuleList(Block(cfg.dim, cfg.heads) for _ in range(cfg.video_depth if cfg.factorized else 0))
@@ -67,6 +132,11 @@ class TinyTeacherNet(nn.Module):
         self.norm = nn.LayerNorm(cfg.dim)
         self.head = nn.Linear(cfg.dim, 1)
         nn.init.normal_(self.space, std=0.02)
+        if cfg.readout not in READOUTS or (cfg.readout == "summary" and not cfg.factorized):
+            raise VlmteachError(f"tiny teacher readout {cfg.readout!r} is unknown or needs factorized=True; "
+                                f"valid: {', '.join(READOUTS)}")
+        if cfg.readout == "summary":
+            self.kinds = nn.Parameter(torch.randn(4, cfg.dim) * 0.02)
 
     def encode_video(self, frames: torch.Tensor) -> torch.Tensor:
         """(K, 3, H, W) or (B, K, 3, H, W) in [0, 1] -> video tokens (B, K * n, D)."""
@@ -76,13 +146,16 @@ class TinyTeacherNet(nn.Module):
         x = frames.flatten(0, 1)
         if x.shape[-2:] != (self.cfg.size, self.cfg.size):
             x = F.interpolate(x, size=(self.cfg.size, self.cfg.size), mode="area")
-        x = x * 2 - 1
-        if self.cfg.motion_inputs:
-            v = x.view(b, k, *x.shape[1:])
-            prev = torch.cat([v[:, :1], v[:, :-1]], dim=1)
-            x = torch.cat([v, v - prev, v - v[:, :1]], dim=2).flatten(0, 1)
-        x = self.stem(x).flatten(2).transpose(1, 2)  # (B*K, n, D)
-        x = x.view(b, k, -1, self.cfg.dim) + self.space[:, None] + _frame_positions(k, self.cfg.dim)[:, None].to(x)
+        if self.cfg.stem == "cells":
+            x = self.stem(x.view(b, k, *x.shape[1:]))
+        else:
+            x = x * 2 - 1
+            if self.cfg.motion_inputs:
+                v = x.view(b, k, *x.shape[1:])
+                prev = torch.cat([v[:, :1], v[:, :-1]], dim=1)
+                x = torch.cat([v, v - prev, v - v[:, :1]], dim=2).flatten(0, 1)
+            x = self.stem(x).flatten(2).transpose(1, 2).reshape(b, k, -1, self.cfg.dim)  # (B, K, n, D)
+        x = x + self.space[:, None] + _frame_positions(k, self.cfg.dim)[:, None].to(x)
         n, d = x.shape[2:]
         if not self.cfg.factorized:
             x = x.reshape(b, k * n, d)
@@ -92,6 +165,9 @@ class TinyTeacherNet(nn.Module):
         for space, time in zip(self.video, self.video_time):
             x = space(x.reshape(b * k, n, d)).view(b, k, n, d)
             x = time(x.transpose(1, 2).reshape(b * n, k, d)).view(b, n, k, d).transpose(1, 2)
+        if self.cfg.readout == "summary":
+            parts = (x[:, 0], x[:, -1], x.mean(1), x.mean(2))
+            return torch.cat([p + kind for p, kind in zip(parts, self.kinds)], dim=1)
         return x.reshape(b, k * n, d)
 
     def logits(self, video: torch.Tensor, ids: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:

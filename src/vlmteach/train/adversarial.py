@@ -12,30 +12,40 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from vlmteach.optim import TTOConfig, optimize
+from vlmteach.optim import TTOConfig, clean_prediction, optimize
 from vlmteach.reasoners.tiny import TinyReasoner
 from vlmteach.tasks import Instance, TaskFamily
+from vlmteach.teachers.base import QuerySet
+from vlmteach.teachers.rulebook import generic_queries, propose
 from vlmteach.teachers.tiny import TinyTeacher
 from vlmteach.train.data import draw_instances
+from vlmteach.train.teacher_data import GENERIC_P
 
 LRS = (3e-4, 1e-3, 3e-3)  # the learning rates the method may use, so every one is covered
+GRADS = ("first-step", "last-step")  # and the views it may optimize
 MAX_STEPS = 16
-SNAPSHOTS = 2  # one-step predictions kept per run, at random steps
+SNAPSHOTS = 2  # what the loop shows the teacher (light-decoded), kept at random steps
+SAMPLES = 2  # finished 4-step samples (what select=judge judges), kept at other random steps
 
 
 def tto_videos(reasoner: TinyReasoner, teacher: TinyTeacher, inst: Instance, queries, seed: int,
                rng: np.random.Generator) -> list[torch.Tensor]:
-    """Light-decoded one-step predictions at random steps of a loop against `teacher`, plus the
-    final 4-step sample (full decoder): what the method shows the teacher and what it outputs."""
-    cfg = TTOConfig(lr=float(rng.choice(LRS)), fixed_steps=MAX_STEPS)
-    keep = {int(s) for s in rng.choice(np.arange(1, MAX_STEPS + 1), size=SNAPSHOTS, replace=False)}
+    """From one loop against `teacher` (random learning rate and gradient mode, 16 steps): the
+    light-decoded clean predictions it optimizes and finished 4-step samples at random steps, plus
+    the final 4-step sample (full decoder): what the method shows the teacher, what it selects
+    among and what it outputs."""
+    cfg = TTOConfig(lr=float(rng.choice(LRS)), fixed_steps=MAX_STEPS, grad=str(rng.choice(GRADS)))
+    steps = rng.choice(np.arange(1, MAX_STEPS + 1), size=SNAPSHOTS + SAMPLES, replace=False)
+    views, finished = {int(s) for s in steps[:SNAPSHOTS]}, {int(s) for s in steps[SNAPSHOTS:]}
     cond, z1 = reasoner.condition(inst.first_frame, inst.prompt), reasoner.noise(seed)
     out = []
 
     def snapshot(step: int, loss: float) -> None:  # called before each step, with the LoRA as it is
-        if step in keep:
-            with torch.no_grad():
-                out.append(reasoner.decode_light(reasoner.one_step(z1, cond)).clamp(0, 1))
+        with torch.no_grad():
+            if step in views:
+                out.append(reasoner.decode_light(clean_prediction(reasoner, z1, cond, cfg.grad)).clamp(0, 1))
+            if step in finished:
+                out.append(reasoner.decode_frames(reasoner.sample(z1, cond)))
 
     reasoner.add_lora(cfg.rank)
     try:
@@ -47,8 +57,13 @@ def tto_videos(reasoner: TinyReasoner, teacher: TinyTeacher, inst: Instance, que
     return out
 
 
+def loop_queries(inst: Instance, rng: np.random.Generator) -> QuerySet:
+    """The queries a loop optimizes: the rule book's for the instance, or one time in four the generic ones."""
+    return generic_queries() if rng.random() < GENERIC_P else propose(inst.prompt)
+
+
 def adversarial_pool(reasoner: TinyReasoner, teacher: TinyTeacher, n: int, rng: np.random.Generator,
-                     families: list[TaskFamily], seeds: tuple[int, int], queries_for) -> list[tuple[Instance, torch.Tensor]]:
+                     families: list[TaskFamily], seeds: tuple[int, int]) -> list[tuple[Instance, torch.Tensor]]:
     """(instance, uint8 video) pairs from `n` loops against the current teacher (frozen meanwhile)."""
     params = list(teacher.net.parameters())
     flags = [p.requires_grad for p in params]
@@ -60,7 +75,7 @@ def adversarial_pool(reasoner: TinyReasoner, teacher: TinyTeacher, n: int, rng: 
     out = []
     try:
         for inst in tqdm(draw_instances(rng, families, n, seeds), desc="adversarial loops", unit="loop"):
-            queries = queries_for(inst, rng)
+            queries = loop_queries(inst, rng)
             for video in tto_videos(reasoner, teacher, inst, queries, int(rng.integers(2**31)), rng):
                 out.append((inst, video.mul(255).round().to(torch.uint8)))
     finally:
