@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                                                 teacher=args.teacher, query_writer=args.query_writer))
     cfg = method.config
     tto_steps = (getattr(cfg, "fixed_steps", None) or getattr(cfg, "max_steps", None)
-                 or reasoner.recommended_tto["max_steps"])
+                 or reasoner.recommended_tto.get("max_steps"))
     total = {"teacher_tto": tto_steps, "oracle_tto": tto_steps,
              "best_of_n": cfg.n if isinstance(getattr(cfg, "n", None), int) else None,
              "pass_at_n": cfg.n if isinstance(getattr(cfg, "n", None), int) else None,

@@ -44,8 +44,9 @@ class TeacherTTOConfig(TTOConfig, MethodConfig):
 
     lam: float = 0.5
     queries: str = "task"  # task: the teacher's own queries; generic: fixed task-agnostic ones
-    init_k: int = 1  # > 1: start from the best of k noises by the teacher (candidate 0: the problem's)
-    select: str = "last"  # last: the final iterate (the paper); judge: the iterate the teacher scores best
+    # None below: the reasoner's recommendation (Reasoner.recommended_tto), else the paper's (1, "last")
+    init_k: int | None = None  # > 1: start from the best of k noises by the teacher (candidate 0: the problem's)
+    select: str | None = None  # last: the final iterate (the paper); judge: the iterate the teacher scores best
 
     def __post_init__(self) -> None:
         TTOConfig.__post_init__(self)
@@ -53,9 +54,9 @@ class TeacherTTOConfig(TTOConfig, MethodConfig):
             raise VlmteachError(f"unknown queries {self.queries!r}; valid: {', '.join(QUERY_KINDS)}")
         if not 0.0 <= self.lam <= 1.0:
             raise VlmteachError(f"lam must be in [0, 1], got {self.lam}")
-        if self.select not in SELECTS:
+        if self.select is not None and self.select not in SELECTS:
             raise VlmteachError(f"unknown select {self.select!r}; valid: {', '.join(SELECTS)}")
-        if self.init_k < 1:
+        if self.init_k is not None and self.init_k < 1:
             raise VlmteachError(f"init_k must be >= 1, got {self.init_k}")
 
 
@@ -140,5 +141,5 @@ class TeacherTTO(Method):
         info = {"queries": queries.texts, "query_kinds": ["goal"] + ["process"] * len(queries.process),
                 "query_source": queries.source, "lam": queries.lam, "losses": trace.losses,
                 "per_query": trace.per_query, "stop_reason": trace.stop_reason, "noise_seed": seed,
-                "lr": cfg.lr, "max_steps": cfg.max_steps, **info}
+                "lr": cfg.lr, "max_steps": cfg.max_steps, "grad": cfg.grad, "select": cfg.select, **info}
         return MethodResult(video, meter.cost, trace.steps, info)

@@ -18,6 +18,8 @@ from vlmteach.reasoners import Reasoner
 from vlmteach.teachers import QuerySet, Teacher
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
+# What an option left as None becomes when the reasoner recommends nothing for it: the paper's.
+PAPER_DEFAULTS = {"lr": 5e-5, "max_steps": 40, "grad": "first-step", "select": "last", "init_k": 1}
 
 
 @dataclass
@@ -33,12 +35,13 @@ class TTOConfig:
     tau: float = 0.22  # early stop when the loss is <= tau
     max_steps: int | None = None  # None: the reasoner's recommended_tto (the paper's 40 for real models)
     fixed_steps: int | None = None  # run exactly this many steps, no early stop
-    grad: str = "first-step"
+    grad: str | None = None  # None: the reasoner's recommendation, else the paper's first-step
     sample_steps: int | None = None  # steps of the reasoner's sampler (last-step, full-chain)
     clip: float | None = None  # clip the LoRA gradient's norm to this before each step (None: no clipping)
 
     def __post_init__(self) -> None:
-        check_grad_mode(self.grad)
+        if self.grad is not None:
+            check_grad_mode(self.grad)
         if self.optimizer not in OPTIMIZERS:
             raise VlmteachError(f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
         if (self.rank < 1 or self.frames < 1 or (self.max_steps is not None and self.max_steps < 0)
@@ -63,10 +66,10 @@ class TTOTrace:
 
 
 def resolve(cfg: TTOConfig, reasoner: Reasoner) -> TTOConfig:
-    """The config with the reasoner's recommended learning rate and step budget where unset."""
-    rec = reasoner.recommended_tto
-    return replace(cfg, lr=cfg.lr if cfg.lr is not None else rec["lr"],
-                   max_steps=cfg.max_steps if cfg.max_steps is not None else rec["max_steps"])
+    """The config with every option left as None set to the reasoner's recommendation
+    (`Reasoner.recommended_tto`), or where it recommends nothing to the paper's default."""
+    rec = {**PAPER_DEFAULTS, **reasoner.recommended_tto}
+    return replace(cfg, **{k: v for k, v in rec.items() if hasattr(cfg, k) and getattr(cfg, k) is None})
 
 
 def make_optimizer(params: list[torch.nn.Parameter], cfg: TTOConfig) -> torch.optim.Optimizer:
@@ -79,6 +82,7 @@ def make_optimizer(params: list[torch.nn.Parameter], cfg: TTOConfig) -> torch.op
 def teacher_loss(reasoner: Reasoner, teacher: Teacher, cond: Any, z1: torch.Tensor, queries: QuerySet,
                  cfg: TTOConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """(weighted loss, per-query NLL) of the light-decoded clean prediction, differentiable."""
+    cfg = resolve(cfg, reasoner)
     return one_step_loss(reasoner, teacher, cond, z1, queries, cfg.frames, cfg.grad, cfg.sample_steps)
 
 

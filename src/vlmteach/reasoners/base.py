@@ -38,8 +38,9 @@ class Reasoner(ABC):
 
     name: str = "reasoner"
     default_steps: int = 4
-    # Test-time optimization settings this reasoner works best with, used where the user sets none:
-    # the paper's (a 5B model); small models need larger steps (see docs/methods.md).
+    # Test-time optimization settings this reasoner works best with, used where the user sets none
+    # (any option of teacher_tto / oracle_tto left as None, optim/tto.py `resolve`): the paper's for a
+    # 5B model; small models need larger steps (see docs/methods.md).
     recommended_tto: dict = {"lr": 5e-5, "max_steps": 40}
 
     def __init__(self) -> None:
