@@ -1,4 +1,4 @@
-"""teacher_tto: VLM-as-Teacher test-time optimization (METHOD.md, Algorithm 1).
+"""teacher_tto: VLM-as-Teacher test-time optimization (the paper's Algorithm 1; docs/methods.md).
 
 queries -> fresh LoRA -> fixed noise -> loop {one-step prediction -> light decode -> K frames ->
 per-query "Yes" NLL -> lam-weighted loss -> stop at tau -> optimizer step on the LoRA} -> final

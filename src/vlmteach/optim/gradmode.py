@@ -1,4 +1,4 @@
-"""Gradient modes of the test-time loop (METHOD.md ablations): which sampler steps the teacher's
+"""Gradient modes of the test-time loop (the paper's ablations; docs/methods.md): which sampler steps the teacher's
 gradient flows through to reach the LoRA."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The teacher reward as a loss: L = lam * L_goal + (1 - lam) / M * sum_m L_proc_m (METHOD.md)."""
+"""The teacher reward as a loss: L = lam * L_goal + (1 - lam) / M * sum_m L_proc_m (docs/methods.md)."""
 
 from __future__ import annotations
 

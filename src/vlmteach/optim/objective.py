@@ -1,7 +1,7 @@
 """What the test-time loop minimizes: a differentiable loss on the light-decoded clean prediction.
 
 - `TeacherObjective`: the method's own reward, the teacher's lam-weighted "Yes" NLL of its queries
-  on K frames sampled uniformly (METHOD.md, Algorithm step 3).
+  on K frames sampled uniformly (the paper's Algorithm 1, step 3).
 - `ReferenceObjective`: a *privileged* loss for the oracle_tto upper bound, the pixel distance to the
   instance's ground truth (its final frame, and where the whole solution video is known, every frame
   at the same relative time). No deployed system has the ground truth: it tells how much optimizing

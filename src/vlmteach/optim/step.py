@@ -1,4 +1,4 @@
-"""One test-time optimization step (METHOD.md, Algorithm step 3), shared by the method and `doctor`:
+"""One test-time optimization step (the paper's Algorithm 1, step 3; docs/methods.md), shared by the method and `doctor`:
 one-step clean prediction -> light decode -> K frames sampled uniformly -> per-query "Yes" NLL ->
 weighted loss -> (the caller checks early stopping) -> backward and an optimizer step on the LoRA."""
 

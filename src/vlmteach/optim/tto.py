@@ -1,4 +1,4 @@
-"""The test-time optimization loop of METHOD.md (Algorithm, step 3): a fresh LoRA, fixed noise,
+"""The test-time optimization loop (the paper's Algorithm 1, step 3; docs/methods.md): a fresh LoRA, fixed noise,
 and up to `max_steps` optimizer steps on the LoRA against the teacher's weighted "Yes" NLL, with
 early stopping at tau. The final sample is the method's job (methods/teacher_tto.py)."""
 

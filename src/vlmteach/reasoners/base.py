@@ -1,5 +1,5 @@
 """The Reasoner interface: a few-step video generator with a differentiable one-step prediction,
-a full and a light decoder, and a per-instance LoRA (see DESIGN.md, "Core types")."""
+a full and a light decoder, and a per-instance LoRA (the interface every method uses; README, "Layout of the code")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The Teacher interface: a vision-language judge that writes yes/no queries for an instance and
-scores frames with a differentiable "Yes" likelihood (see METHOD.md, Algorithm)."""
+scores frames with a differentiable "Yes" likelihood (the paper's Algorithm 1; docs/methods.md)."""
 
 from __future__ import annotations
 
