@@ -67,7 +67,8 @@ def main() -> None:
     split = np.array([inst.split for _, inst in insts])
     labels = parse_method_list(args.methods)
     print(f"{len(insts)} instances, seeds {args.seed:,}-{args.seed + args.per_family - 1:,}")
-    print(f"{'method':<48}{'overall':>8}{'in':>7}{'ood':>7}{'diff':>8}{'se':>7}{'steps':>6}{'s/inst':>7}")
+    w = max(map(len, labels)) + 2
+    print(f"{'method':<{w}}{'overall':>8}{'in':>7}{'ood':>7}{'diff':>8}{'se':>7}{'steps':>6}{'s/inst':>7}")
     base, saved = None, {}
     for label in labels:
         r = run_method(label, insts, reasoner, teacher, {})
@@ -77,7 +78,7 @@ def main() -> None:
             base = s
         d = s - base
         se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
-        print(f"{label:<48}{overall(s, split):8.4f}{s[split == 'in'].mean():7.3f}{s[split == 'ood'].mean():7.3f}"
+        print(f"{label:<{w}}{overall(s, split):8.4f}{s[split == 'in'].mean():7.3f}{s[split == 'ood'].mean():7.3f}"
               f"{d.mean():+8.4f}{se:7.4f}{r['steps']:6.1f}{r['s_per_inst']:7.2f}", flush=True)
     if args.save:
         with open(args.save, "w") as f:

@@ -39,3 +39,20 @@ def test_a_final_frame_alone_gives_the_final_term_only():
 def test_weights_must_not_all_be_zero():
     with pytest.raises(VlmteachError, match="not both 0"):
         ReferenceObjective(Video(torch.zeros(2, 3, 4, 4)), 0.0, 0.0)
+
+
+def test_teacher_objective_noise_is_fresh_per_call_and_reproducible():
+    from vlmteach import teachers
+    from vlmteach.optim import TeacherObjective
+    from vlmteach.tasks import get_family
+
+    teacher = teachers.load("tiny")
+    inst = get_family("maze").generate(1_000_000)
+    queries = teacher.propose_queries(inst.first_frame, inst.prompt)
+    frames = inst.ground_truth.frames
+    clean = TeacherObjective(teacher, queries)(frames)[0].item()
+    assert TeacherObjective(teacher, queries)(frames)[0].item() == clean  # no noise: deterministic
+    a, b = TeacherObjective(teacher, queries, noise=0.1, seed=3), TeacherObjective(teacher, queries, noise=0.1, seed=3)
+    first, second = a(frames)[0].item(), a(frames)[0].item()
+    assert first != second and first != clean  # a fresh draw at every call
+    assert [b(frames)[0].item(), b(frames)[0].item()] == [first, second]  # the same seed, the same draws

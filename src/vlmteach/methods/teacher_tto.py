@@ -130,7 +130,7 @@ class TeacherTTO(Method):
                 video = searched if step == 0 and searched is not None else full_sample(reasoner, cond, seed, cfg.sample_steps)
                 judged.append((teacher_loss_of(teacher, video, queries, cfg.frames)[0], step, video))
 
-            objective = TeacherObjective(teacher, queries, cfg.frames)
+            objective = TeacherObjective(teacher, queries, cfg.frames, cfg.noise, problem.seed)
             if cfg.select == "judge":
                 trace, _ = optimize_lora(reasoner, problem, cfg, objective, progress, seed, judge_iterate, final=False)
                 best = min(range(len(judged)), key=lambda j: (judged[j][0], judged[j][1]))

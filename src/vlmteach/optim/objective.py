@@ -35,11 +35,20 @@ class Objective(ABC):
 
 
 class TeacherObjective(Objective):
-    def __init__(self, teacher: Teacher, queries: QuerySet, frames: int = 24):
+    """The teacher's loss; with `noise` > 0, of the frames plus fresh Gaussian pixel noise of that
+    standard deviation at every call (an expectation over small perturbations, so the loop cannot
+    win by a change the teacher would not see through noise), drawn from `seed` and the call count."""
+
+    def __init__(self, teacher: Teacher, queries: QuerySet, frames: int = 24, noise: float = 0.0, seed: int = 0):
         self.teacher, self.queries, self.k = teacher, queries, frames
         self.names = queries.texts
+        self.noise, self.seed, self.calls = noise, seed, 0
 
     def __call__(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.noise > 0:
+            g = torch.Generator().manual_seed(self.seed * 1000 + self.calls)
+            frames = frames + self.noise * torch.randn(frames.shape, generator=g).to(frames)
+        self.calls += 1
         return frames_loss(self.teacher, frames, self.queries, self.k)
 
     def count_backward(self) -> None:

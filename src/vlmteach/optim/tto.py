@@ -38,6 +38,7 @@ class TTOConfig:
     grad: str | None = None  # None: the reasoner's recommendation, else the paper's first-step
     sample_steps: int | None = None  # steps of the reasoner's sampler (last-step, full-chain)
     clip: float | None = None  # clip the LoRA gradient's norm to this before each step (None: no clipping)
+    noise: float = 0.0  # pixel noise added to the frames the teacher judges at each step (TeacherObjective)
 
     def __post_init__(self) -> None:
         if self.grad is not None:
@@ -47,6 +48,8 @@ class TTOConfig:
         if (self.rank < 1 or self.frames < 1 or (self.max_steps is not None and self.max_steps < 0)
                 or (self.lr is not None and self.lr <= 0)):
             raise VlmteachError(f"rank and frames must be >= 1, max_steps >= 0 and lr > 0; got {asdict(self)}")
+        if self.noise < 0:
+            raise VlmteachError(f"noise must be >= 0, got {self.noise}")
         if self.clip is not None and self.clip <= 0:
             raise VlmteachError(f"clip must be > 0 or None, got {self.clip}")
         if self.fixed_steps is not None and self.fixed_steps < 0:
@@ -93,7 +96,7 @@ def optimize(reasoner: Reasoner, teacher: Teacher, cond: Any, z1: torch.Tensor, 
     Each iteration scores the current prediction; it stops when the loss is <= tau (unless
     fixed_steps is set) or when the step budget is spent, else takes one optimizer step. The LoRA
     is the only thing that changes: the reasoner and teacher stay frozen."""
-    return optimize_objective(reasoner, TeacherObjective(teacher, queries, cfg.frames), cond, z1, cfg, on_step)
+    return optimize_objective(reasoner, TeacherObjective(teacher, queries, cfg.frames, cfg.noise), cond, z1, cfg, on_step)
 
 
 def optimize_objective(reasoner: Reasoner, objective: Objective, cond: Any, z1: torch.Tensor, cfg: TTOConfig,
