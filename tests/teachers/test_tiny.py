@@ -218,3 +218,41 @@ def test_the_shipped_teacher_is_the_mean_of_its_two_members(teacher):
     with torch.no_grad():
         mean = sum(m.yes_logits(inst.ground_truth.frames, queries) for m in members) / 2
         assert torch.allclose(teacher.yes_logits(inst.ground_truth.frames, queries), mean, atol=1e-5)
+
+
+def test_the_cell_stem_reads_each_cell_as_the_scorer_does():
+    from vlmteach.tasks.grid import classify_frames
+    from vlmteach.tasks.palette import PALETTE_SIZE, RGB
+    from vlmteach.teachers.tiny import CellStem
+
+    stem = CellStem(dim=16, temp=0.02, motion=False)
+    for name in ("key_door", "counting", "sliding_puzzle"):
+        inst = get_family(name).generate(1_000_004)
+        frames = inst.ground_truth.frames[[0, -1]]
+        noisy = (frames + 0.05 * torch.randn(frames.shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1)
+        for x in (frames, noisy):
+            f = stem.features(x)  # (frames, cells, [P(ring), ring RGB, P(centre), centre RGB])
+            p = len(RGB)
+            codes = f[..., :p].argmax(-1) * PALETTE_SIZE + f[..., p + 3:2 * p + 3].argmax(-1)
+            expected = torch.from_numpy(classify_frames(x, inst.grid)).flatten(1)
+            assert torch.equal(codes, expected)  # the scorers' tile codes, read independently
+        assert f[..., :p].sum(-1).allclose(torch.ones(()))
+
+
+def test_a_summary_readout_keeps_a_one_frame_glitch():
+    from vlmteach.teachers.tiny import TinyTeacherConfig, TinyTeacherNet
+
+    inst = get_family("maze").generate(1_000_000)
+    frames = inst.ground_truth.frames
+    glitch = frames.clone()
+    glitch[7, :, :4, :4] = torch.tensor([1.0, 0.0, 0.0])[:, None, None]  # one cell turns red in frame 7
+    torch.manual_seed(0)
+    cfg = dict(vocab=["<pad>", "<unk>", "<cls>"], dim=32, patch=4, factorized=True, stem="cells", readout="summary")
+    for with_max, parts in ((False, 4), (True, 5)):
+        net = TinyTeacherNet(TinyTeacherConfig(readout_max=with_max, ends_depth=1, **cfg))
+        with torch.no_grad():
+            a, b = net.encode_video(frames), net.encode_video(glitch)
+        assert a.shape == (1, (parts - 1) * 64 + 16, 32)  # first, last, mean[, max] per cell; one per frame
+        assert (a - b).abs().amax() > 0
+    with pytest.raises(VlmteachError, match="readout"):
+        TinyTeacherNet(TinyTeacherConfig(vocab=["<pad>", "<unk>", "<cls>"], readout="summary", factorized=False))

@@ -55,6 +55,12 @@ class TinyTeacherConfig:
     # What the questions read (factorized only): "all" video tokens, or a "summary": each cell's token in
     # the first and last frames, its mean over time, and each frame's mean over space (5x fewer keys).
     readout: str = "all"
+    # "summary" also gives each cell's maximum over time: a rule broken in one frame (a wall cell that
+    # flickers, an object that splits for a moment) leaves a trace that a mean would wash out.
+    readout_max: bool = False
+    # "summary": blocks of joint attention over the first and last frames' cells before the questions
+    # read them, so that "where did the ball end, relative to where the target was" is computed once.
+    ends_depth: int = 0
 
 
 def _frame_positions(k: int, dim: int) -> torch.Tensor:
@@ -136,7 +142,8 @@ class TinyTeacherNet(nn.Module):
             raise VlmteachError(f"tiny teacher readout {cfg.readout!r} is unknown or needs factorized=True; "
                                 f"valid: {', '.join(READOUTS)}")
         if cfg.readout == "summary":
-            self.kinds = nn.Parameter(torch.randn(4, cfg.dim) * 0.02)
+            self.kinds = nn.Parameter(torch.randn(5 if cfg.readout_max else 4, cfg.dim) * 0.02)
+        self.ends = nn.ModuleList(Block(cfg.dim, cfg.heads) for _ in range(cfg.ends_depth if cfg.readout == "summary" else 0))
 
     def encode_video(self, frames: torch.Tensor) -> torch.Tensor:
         """(K, 3, H, W) or (B, K, 3, H, W) in [0, 1] -> video tokens (B, K * n, D)."""
@@ -166,8 +173,14 @@ class TinyTeacherNet(nn.Module):
             x = space(x.reshape(b * k, n, d)).view(b, k, n, d)
             x = time(x.transpose(1, 2).reshape(b * n, k, d)).view(b, n, k, d).transpose(1, 2)
         if self.cfg.readout == "summary":
-            parts = (x[:, 0], x[:, -1], x.mean(1), x.mean(2))
-            return torch.cat([p + kind for p, kind in zip(parts, self.kinds)], dim=1)
+            parts = [p + kind for p, kind in zip((x[:, 0], x[:, -1], x.mean(1), x.mean(2))
+                                                 + ((x.amax(1),) if self.cfg.readout_max else ()), self.kinds)]
+            if len(self.ends):
+                ends = torch.cat(parts[:2], dim=1)
+                for block in self.ends:
+                    ends = block(ends)
+                parts[:2] = ends.split(n, dim=1)
+            return torch.cat(parts, dim=1)
         return x.reshape(b, k * n, d)
 
     def logits(self, video: torch.Tensor, ids: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:

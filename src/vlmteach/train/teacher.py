@@ -80,6 +80,8 @@ class TeacherTrainConfig:
     readout: str = "summary"
     palette_temp: float = 0.02
     tile_embed: bool = True
+    readout_max: bool = True
+    ends_depth: int = 1
     # Adversarial rounds after `steps` (train/adversarial.py)
     adv_rounds: int = 3
     adv_loops: int = 256
@@ -96,7 +98,8 @@ def new_teacher(cfg: TeacherTrainConfig) -> TinyTeacher:
     return TinyTeacher(TinyTeacherConfig(vocab=build_vocab(), dim=cfg.dim, patch=4, factorized=True,
                                          video_depth=cfg.video_depth, fusion_depth=cfg.fusion_depth,
                                          motion_inputs=True, stem=cfg.stem, readout=cfg.readout,
-                                         palette_temp=cfg.palette_temp, tile_embed=cfg.tile_embed))
+                                         palette_temp=cfg.palette_temp, tile_embed=cfg.tile_embed,
+                                         readout_max=cfg.readout_max, ends_depth=cfg.ends_depth))
 
 
 def batch_loss(net, teacher: TinyTeacher, batch: Batch, cfg: TeacherTrainConfig,
