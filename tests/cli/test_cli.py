@@ -45,6 +45,8 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(tmp_path):
         ("tasks", "make", "--family", "maze", "--difficulty", "99", "--out", str(tmp_path)),
         ("score", "--instance", str(tmp_path / "none"), "--video", "x.mp4"),
         ("tasks", "make", "--out", str(tmp_path)),
+        ("train", "teacher", "--member", "nope", "--out", str(tmp_path / "w")),
+        ("train", "reasoner", "--member", "cells", "--out", str(tmp_path / "w")),
     ]
     for args in cases:
         r = _run(*args)
@@ -52,6 +54,8 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(tmp_path):
         assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "known: maze" in _run(*cases[0]).stderr
     assert "valid: 1..3" in _run(*cases[1]).stderr
+    assert "valid: cells, ends" in _run(*cases[4]).stderr
+    assert not (tmp_path / "w").exists()  # refused before anything is written
 
 
 def test_score_unreadable_video_exits_2(tmp_path, capsys):

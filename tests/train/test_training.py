@@ -9,7 +9,7 @@ from vlmteach.reasoners.tiny import TinyReasoner
 from vlmteach.teachers.tiny import TinyTeacher
 from vlmteach.train.reasoner import ReasonerTrainConfig, train_reasoner
 from vlmteach.train.seeds import DEV_SEEDS, EVAL_SEED_MIN, REASONER_SEEDS, TEACHER_SEEDS
-from vlmteach.train.teacher import TeacherTrainConfig, train_teacher
+from vlmteach.train.teacher import TeacherTrainConfig, train_ensemble, train_teacher
 from vlmteach.train.teacher_data import load_pool
 
 
@@ -59,3 +59,23 @@ def test_reasoner_then_teacher_train_and_resume(tmp_path, monkeypatch):
     done = (tmp_path / "tiny_teacher.safetensors").read_bytes()
     train_teacher(TeacherTrainConfig(adv_rounds=2, **tiny))
     assert (tmp_path / "tiny_teacher.safetensors").read_bytes() == done
+
+
+def test_ensemble_trains_each_member_from_one_shared_pool(tmp_path):
+    train_reasoner(ReasonerTrainConfig(out=str(tmp_path), steps=1, ae_steps=1, ae_batch=1, batch=2, dim=32, depth=1))
+    cfg = TeacherTrainConfig(out=str(tmp_path), reasoner=str(tmp_path), groups=2, group_size=2, pool=2,
+                             pool_samples=2, dim=32)
+    members = {"a": {"seed": 0, "steps": 1, "ends_depth": 0}, "b": {"seed": 1, "steps": 2, "readout_max": True, "ends_depth": 1}}
+    train_ensemble(cfg, members)
+    assert (tmp_path / "pool.safetensors").exists()
+    assert not (tmp_path / "a" / "pool.safetensors").exists() and not (tmp_path / "b" / "pool.safetensors").exists()
+    teacher = TinyTeacher.load(tmp_path)
+    a, b = TinyTeacher.load(tmp_path / "a"), TinyTeacher.load(tmp_path / "b")
+    assert (b.cfg.ends_depth, a.cfg.ends_depth) == (1, 0)
+    record = json.loads((tmp_path / "tiny_teacher.train.json").read_text())
+    assert record["members"]["a"]["seed"] == 0 and record["members"]["b"]["steps"] == 2
+    # the ensemble's logit is the mean of its members'
+    video = torch.rand(4, 3, 32, 32)
+    queries = ["Does the ball reach the target?", "Do the walls stay unbroken?"]
+    mean = (a.yes_logits(video, queries) + b.yes_logits(video, queries)) / 2
+    assert torch.allclose(teacher.yes_logits(video, queries), mean, atol=1e-5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from vlmteach.errors import VlmteachError
@@ -16,10 +17,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output folder; rerun to resume (default {DEFAULT_OUT})")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--steps", type=int, default=None, help="optimizer steps (default: the shipped recipe)")
-    p.add_argument("--seed", type=int, default=0, help="training seed (default 0, as shipped)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="training seed (default: as shipped; 0 for the reasoner, each teacher member its own)")
     p.add_argument("--reasoner", default=None,
                    help="teacher only: folder with the reasoner whose samples it learns to judge "
                         "(default: --out if it holds one, else the shipped reasoner)")
+    p.add_argument("--member", default=None,
+                   help="teacher only: train one member of the shipped ensemble alone (cells or ends); "
+                        "default: both, then the ensemble")
     p.set_defaults(run=run)
 
 
@@ -29,15 +34,22 @@ def run(args: argparse.Namespace) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         raise VlmteachError("--device cuda: no CUDA device is available here; use --device cpu")
     extra = {"steps": args.steps} if args.steps else {}
+    if args.model == "reasoner" and args.member is not None:
+        raise VlmteachError("--member is for `train teacher` only: the reasoner is one net")
     if args.model == "reasoner":
         from vlmteach.train.reasoner import ReasonerTrainConfig, train_reasoner
 
-        path = train_reasoner(ReasonerTrainConfig(out=args.out, seed=args.seed, device=args.device, **extra))
+        path = train_reasoner(ReasonerTrainConfig(out=args.out, seed=args.seed or 0, device=args.device, **extra))
     else:
         from vlmteach.reasoners import weights_dir
-        from vlmteach.train.teacher import TeacherTrainConfig, train_teacher
+        from vlmteach.train.teacher import MEMBERS, TeacherTrainConfig, train_ensemble, train_teacher
 
         reasoner = args.reasoner or (args.out if (Path(args.out) / "tiny_reasoner.json").exists() else str(weights_dir()))
-        path = train_teacher(TeacherTrainConfig(out=args.out, reasoner=reasoner, seed=args.seed, device=args.device, **extra))
+        if args.member is not None and args.member not in MEMBERS:
+            raise VlmteachError(f"--member {args.member!r} is not a member of the shipped teacher; valid: {', '.join(MEMBERS)}")
+        cfg = TeacherTrainConfig(out=args.out, reasoner=reasoner, device=args.device)
+        over = {**extra, **({"seed": args.seed} if args.seed is not None else {})}  # given: for every member
+        members = {k: {**v, **over} for k, v in MEMBERS.items()}
+        path = train_ensemble(cfg, members) if args.member is None else train_teacher(replace(cfg, **members[args.member]))
     print(f"wrote {path}")
     return 0
