@@ -159,3 +159,33 @@ def test_teacher_tto_init_k_starts_from_the_best_of_k_noises(models):
         make_method("teacher_tto", {"init_k": "0"})
     with pytest.raises(VlmteachError, match="last, judge"):
         make_method("teacher_tto", {"select": "best"})
+
+
+def test_teacher_tto_final_scale_scales_the_lora_update_of_the_finished_sample(models):
+    from vlmteach.methods.common import lora_scaled
+
+    reasoner, teacher = models
+    p = problem()
+    vanilla = make_method("vanilla").run(reasoner, teacher, p)
+    opts = {"lr": "3e-3", "fixed_steps": "2"}
+    # scale 0: the optimized LoRA's update is removed, so the output is the base model's sample
+    zero = make_method("teacher_tto", {**opts, "final_scale": "0"}).run(reasoner, teacher, p)
+    assert zero.steps == 2 and torch.allclose(zero.video.frames, vanilla.video.frames, atol=1e-6)
+    full = make_method("teacher_tto", opts).run(reasoner, teacher, p)
+    assert not torch.allclose(full.video.frames, vanilla.video.frames, atol=1e-3)
+    # the scaled update of a LoRA layer is exactly `scale` times its update, and restored after
+    reasoner.add_lora(4)
+    try:
+        for q in reasoner.lora_parameters():
+            torch.nn.init.normal_(q, std=0.1)
+        layer = next(m for m in reasoner.lora_module().modules() if hasattr(m, "lora_A") and len(m.lora_A))
+        name = next(iter(layer.lora_A))
+        delta = lambda: layer.lora_B[name].weight @ layer.lora_A[name].weight  # noqa: E731
+        before = delta().detach().clone()
+        with lora_scaled(reasoner, 0.25):
+            assert torch.allclose(delta(), 0.25 * before, atol=1e-6)
+        assert torch.equal(delta(), before)
+    finally:
+        reasoner.drop_lora()
+    with pytest.raises(VlmteachError, match="final_scale"):
+        make_method("teacher_tto", {"final_scale": "-1"})

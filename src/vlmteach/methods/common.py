@@ -1,7 +1,9 @@
-"""Pieces the methods share: candidate noise seeds, one full sample, the teacher's score of a video."""
+"""Pieces the methods share: candidate noise seeds, one full sample, a scaled LoRA, the teacher's score of a video."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,26 @@ def candidate_seed(seed: int, i: int) -> int:
 def full_sample(reasoner: Reasoner, cond: Any, seed: int, steps: int | None = None) -> Video:
     """One few-step sample from the seed's noise, through the full decoder."""
     return reasoner.decode(reasoner.sample(reasoner.noise(seed), cond, steps))
+
+
+@contextmanager
+def lora_scaled(reasoner: Reasoner, scale: float) -> Iterator[None]:
+    """The reasoner's LoRA update B·A multiplied by `scale` inside the block (each factor by
+    sqrt(scale), since the update is bilinear in them), then restored exactly."""
+    if scale == 1.0:
+        yield
+        return
+    params = reasoner.lora_parameters()
+    saved = [p.detach().clone() for p in params]
+    with torch.no_grad():
+        for p in params:
+            p.mul_(scale ** 0.5)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for p, value in zip(params, saved):
+                p.copy_(value)
 
 
 @torch.no_grad()

@@ -22,7 +22,7 @@ import torch
 
 from vlmteach.errors import VlmteachError
 from vlmteach.methods.base import Method, MethodConfig, MethodResult, Problem
-from vlmteach.methods.common import candidate_seed, full_sample, teacher_loss_of
+from vlmteach.methods.common import candidate_seed, full_sample, lora_scaled, teacher_loss_of
 from vlmteach.methods.cost import CostMeter
 from vlmteach.optim import Objective, TeacherObjective, TTOConfig, TTOTrace, optimize_objective
 from vlmteach.optim.tto import resolve
@@ -85,7 +85,11 @@ def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objecti
 
     try:
         trace = optimize_objective(reasoner, objective, cond, z1, cfg, hook)
-        video = full_sample(reasoner, cond, seed, cfg.sample_steps) if final else None
+        if final:
+            with lora_scaled(reasoner, cfg.final_scale):
+                video = full_sample(reasoner, cond, seed, cfg.sample_steps)
+        else:
+            video = None
     finally:
         reasoner.drop_lora()
     return trace, video
@@ -127,7 +131,11 @@ class TeacherTTO(Method):
             judged: list[tuple[float, int, Video]] = []
 
             def judge_iterate(step: int, loss: float, cond) -> None:
-                video = searched if step == 0 and searched is not None else full_sample(reasoner, cond, seed, cfg.sample_steps)
+                if step == 0 and searched is not None:
+                    video = searched
+                else:
+                    with lora_scaled(reasoner, cfg.final_scale):
+                        video = full_sample(reasoner, cond, seed, cfg.sample_steps)
                 judged.append((teacher_loss_of(teacher, video, queries, cfg.frames)[0], step, video))
 
             objective = TeacherObjective(teacher, queries, cfg.frames, cfg.noise, problem.seed)
@@ -141,5 +149,6 @@ class TeacherTTO(Method):
         info = {"queries": queries.texts, "query_kinds": ["goal"] + ["process"] * len(queries.process),
                 "query_source": queries.source, "lam": queries.lam, "losses": trace.losses,
                 "per_query": trace.per_query, "stop_reason": trace.stop_reason, "noise_seed": seed,
-                "lr": cfg.lr, "max_steps": cfg.max_steps, "grad": cfg.grad, "select": cfg.select, **info}
+                "lr": cfg.lr, "max_steps": cfg.max_steps, "grad": cfg.grad, "select": cfg.select,
+                "final_scale": cfg.final_scale, **info}
         return MethodResult(video, meter.cost, trace.steps, info)

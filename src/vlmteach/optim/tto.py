@@ -39,6 +39,7 @@ class TTOConfig:
     sample_steps: int | None = None  # steps of the reasoner's sampler (last-step, full-chain)
     clip: float | None = None  # clip the LoRA gradient's norm to this before each step (None: no clipping)
     noise: float = 0.0  # pixel noise added to the frames the teacher judges at each step (TeacherObjective)
+    final_scale: float = 1.0  # the LoRA's update is multiplied by this for the finished samples (0: the base model)
 
     def __post_init__(self) -> None:
         if self.grad is not None:
@@ -50,6 +51,8 @@ class TTOConfig:
             raise VlmteachError(f"rank and frames must be >= 1, max_steps >= 0 and lr > 0; got {asdict(self)}")
         if self.noise < 0:
             raise VlmteachError(f"noise must be >= 0, got {self.noise}")
+        if self.final_scale < 0:
+            raise VlmteachError(f"final_scale must be >= 0, got {self.final_scale}")
         if self.clip is not None and self.clip <= 0:
             raise VlmteachError(f"clip must be > 0 or None, got {self.clip}")
         if self.fixed_steps is not None and self.fixed_steps < 0:
