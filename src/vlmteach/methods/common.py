@@ -29,21 +29,20 @@ def full_sample(reasoner: Reasoner, cond: Any, seed: int, steps: int | None = No
 @contextmanager
 def lora_scaled(reasoner: Reasoner, scale: float) -> Iterator[None]:
     """The reasoner's LoRA update B·A multiplied by `scale` inside the block (each factor by
-    sqrt(scale), since the update is bilinear in them), then restored exactly."""
+    sqrt(scale), since the update is bilinear in them), then restored exactly. It works on `.data`,
+    so it can run inside the loop (select=judge) between a loss and its backward pass."""
     if scale == 1.0:
         yield
         return
     params = reasoner.lora_parameters()
-    saved = [p.detach().clone() for p in params]
-    with torch.no_grad():
-        for p in params:
-            p.mul_(scale ** 0.5)
+    saved = [p.data.clone() for p in params]
+    for p in params:
+        p.data.mul_(scale ** 0.5)
     try:
         yield
     finally:
-        with torch.no_grad():
-            for p, value in zip(params, saved):
-                p.copy_(value)
+        for p, value in zip(params, saved):
+            p.data.copy_(value)
 
 
 @torch.no_grad()
