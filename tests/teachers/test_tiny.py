@@ -212,7 +212,8 @@ def test_the_shipped_teacher_is_the_mean_of_its_two_members(teacher):
     from vlmteach.teachers.tiny import TinyTeacher
 
     members = [TinyTeacher.load(teachers.weights_dir(), name) for name in ("tiny_teacher_0", "tiny_teacher_1")]
-    assert [m.cfg.patch for m in members] == [8, 4]  # 2 x 2 cells and one cell per token
+    # the "cells" member (tile embedding) and the "ends" member (a block over the first and last frames)
+    assert [(m.cfg.stem, m.cfg.tile_embed, m.cfg.ends_depth) for m in members] == [("cells", True, 0), ("cells", False, 1)]
     inst = get_family("gravity").generate(1_000_000)
     queries = teacher.propose_queries(inst.first_frame, inst.prompt).texts
     with torch.no_grad():
