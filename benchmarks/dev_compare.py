@@ -5,7 +5,8 @@ Instances: `--per-family` of each built-in family with seeds from `--seed` (defa
 development range, vlmteach/train/seeds.py; evaluation seeds >= 1,000,000 are refused unless
 `--allow-eval`). Every method runs the same instances with the same noise seeds; each row gives the
 mean score overall (the mean of the in-domain and out-of-domain means, as VBVR-Bench reports), per
-split, the paired difference from the first method with its standard error, mean optimization
+split, the paired difference from the first method with its standard error (the mean over instances,
+each weighing the same, so not in the overall convention: 40 in-domain instances to 12), mean optimization
 steps and seconds per instance.
 
 Run: `python benchmarks/dev_compare.py --methods 'vanilla,teacher_tto,teacher_tto[lr=1e-3;max_steps=8],oracle_tto'`

@@ -26,7 +26,7 @@ def test_teacher_tto_starts_from_a_fresh_lora_and_the_same_noise(models):
     untouched = make_method("teacher_tto", {"tau": "1e6"}).run(reasoner, teacher, p)
     assert untouched.steps == 0 and untouched.trace["stop_reason"] == "tau"
     assert torch.equal(untouched.video.frames, vanilla.video.frames)
-    tuned = make_method("teacher_tto", {"lr": "3e-3", "fixed_steps": "3"})
+    tuned = make_method("teacher_tto", {"lr": "3e-3", "fixed_steps": "3", "select": "last"})
     a, b = tuned.run(reasoner, teacher, p), tuned.run(reasoner, teacher, p)
     assert a.steps == 3 and not torch.equal(a.video.frames, vanilla.video.frames)
     assert torch.equal(a.video.frames, b.video.frames)  # the second run did not inherit the first's LoRA
@@ -167,7 +167,7 @@ def test_teacher_tto_final_scale_scales_the_lora_update_of_the_finished_sample(m
     reasoner, teacher = models
     p = problem()
     vanilla = make_method("vanilla").run(reasoner, teacher, p)
-    opts = {"lr": "3e-3", "fixed_steps": "2"}
+    opts = {"lr": "3e-3", "fixed_steps": "2", "select": "last"}
     # scale 0: the optimized LoRA's update is removed, so the output is the base model's sample
     zero = make_method("teacher_tto", {**opts, "final_scale": "0"}).run(reasoner, teacher, p)
     assert zero.steps == 2 and torch.allclose(zero.video.frames, vanilla.video.frames, atol=1e-6)
