@@ -12,6 +12,8 @@ def test_solve_shows_queries_loss_and_stop_reason(tmp_path, capsys):
     assert "goal" in text and "process" in text and "stopped:" in text and "score:" in text
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["steps"] <= 2 and record["trace"]["losses"]
+    # the tiny reasoner's default keeps the iterate the teacher scores best, and says which
+    assert f"kept iterate {record['trace']['chosen_iterate']} of {record['steps']}" in text
     assert out.exists() and out.with_suffix(".loss.png").exists()
     assert main(args) == 2  # never overwrites without --force
     assert "--force" in capsys.readouterr().err

@@ -100,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
     if "stop_reason" in trace:
         print(f"stopped: {trace['stop_reason']} after {result.steps} steps "
               f"(loss {trace['losses'][0]:.3f} -> {trace['losses'][-1]:.3f}, tau {cfg.tau})")
+        if "chosen_iterate" in trace:
+            print(f"kept iterate {trace['chosen_iterate']} of {len(trace['iterate_losses']) - 1}: the finished sample "
+                  f"the teacher scores best (select=judge; 0 is the untouched LoRA)")
         from vlmteach.bench.report import write_loss_plot
 
         write_loss_plot(trace["losses"], cfg.tau, side[1])
