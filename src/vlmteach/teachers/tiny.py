@@ -1,11 +1,14 @@
 """The built-in tiny teacher: a small video question-answering transformer that returns the
 log-likelihood of "Yes" for a yes/no question about a video, differentiable w.r.t. the frames.
 
-Read top to bottom: frames are resized to the native 32x32, cut into cell patches and encoded once
-by a video transformer; each question (word ids) is encoded by a text transformer and then reads the
-video through cross-attention; a head on its first token gives the logit of "Yes". The shipped
-teacher is an ensemble of two such nets with different tokens (2 x 2 cells, one cell): the mean of
-their logits, since they err on different pairs.
+Read top to bottom: frames are resized to the native 32x32 and turned into tokens, either by a
+patch stem or by the cell stem (CellStem: each cell's ring and centre colours and their soft palette
+assignment, as the scorers read a cell); a video transformer encodes them once; each question (word
+ids) is encoded by a text transformer and reads the video (or, with readout="summary", a summary of
+it: first and last frames, time mean and maximum, per-frame means) through cross-attention; a head
+on its first token gives the logit of "Yes". The shipped teacher is the mean-logit ensemble of two
+cell-stem nets from different seeds and readouts (train/teacher.py MEMBERS), which rank the
+reasoner's samples of one instance better together than apart.
 """
 
 from __future__ import annotations
