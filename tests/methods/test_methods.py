@@ -177,8 +177,9 @@ def test_teacher_tto_final_scale_scales_the_lora_update_of_the_finished_sample(m
     judged = make_method("teacher_tto", {**opts, "final_scale": "0", "select": "judge"}).run(reasoner, teacher, p)
     assert len(set(judged.trace["iterate_losses"])) == 1
     assert torch.allclose(judged.video.frames, vanilla.video.frames, atol=1e-6)
-    # ... and the loop's own steps are unchanged by the judging: the same losses as without it
-    assert judged.trace["losses"] == pytest.approx(zero.trace["losses"], abs=1e-5)
+    # ... and the loop's own steps are unchanged by the judging: the same losses as without it (up to
+    # the run-to-run noise of multi-threaded CPU kernels; a LoRA left scaled would move them by 0.05+)
+    assert judged.trace["losses"] == pytest.approx(zero.trace["losses"], abs=1e-3)
     # the scaled update of a LoRA layer is exactly `scale` times its update, and restored after
     reasoner.add_lora(4)
     try:
