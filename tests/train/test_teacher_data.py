@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from vlmteach.tasks import all_families, get_family
-from vlmteach.tasks.base import check_satisfied
+from vlmteach.tasks.base import check_part, check_satisfied
 from vlmteach.teachers.tiny import TinyTeacher, TinyTeacherConfig
 from vlmteach.train.seeds import TEACHER_SEEDS
 from vlmteach.train.teacher import TeacherTrainConfig, batch_loss, build_vocab
-from vlmteach.train.teacher_data import PoolItem, draw_items, make_batch, part_target
+from vlmteach.train.teacher_data import PoolItem, draw_items, make_batch
 
 MADE = {"ground_truth": 0.3, "static": 0.2, "corruption": 0.2, "near_miss": 0.3}
 
@@ -40,9 +40,9 @@ def test_ground_truth_satisfies_every_query_and_a_still_video_misses_the_goal():
     assert still.targets[goal] == 0.0
 
 
-def test_part_target_of_the_generic_process_query_is_the_worst_rule():
+def test_the_graded_target_of_the_generic_process_query_is_the_worst_rule():
     parts = {"goal": 0.5, "walls": 1.0, "intact": 0.25, "first_frame": 1.0}
-    assert part_target("process", parts) == 0.25 and part_target("goal", parts) == 0.5
+    assert check_part("process", parts) == 0.25 and check_part("goal", parts) == 0.5
     assert check_satisfied("process", parts) == 0.0 and check_satisfied("walls", parts) == 1.0
 
 

@@ -28,13 +28,18 @@ MAX_BUILD_TRIES = 200
 SATISFIED = 0.999  # a scorer part at or above this counts as a rule kept
 
 
-def check_satisfied(check: str, parts: dict[str, float]) -> float:
-    """1.0 when the scorer part named by `check` is satisfied, else 0.0. "process" means every
-    process rule (all parts but the goal and first-frame fidelity), as the generic queries ask."""
+def check_part(check: str, parts: dict[str, float]) -> float:
+    """The scorer part named by `check`, in [0, 1]. "process" (the generic process query) means every
+    process rule (all parts but the goal and first-frame fidelity), so it is the worst of them."""
     if check == "process":
         rules = [v for k, v in parts.items() if k not in ("goal", "first_frame")]
-        return float(all(v >= SATISFIED for v in rules))
-    return float(parts[check] >= SATISFIED)
+        return float(min(rules)) if rules else 1.0
+    return float(parts[check])
+
+
+def check_satisfied(check: str, parts: dict[str, float]) -> float:
+    """1.0 when the scorer part named by `check` is satisfied (check_part >= SATISFIED), else 0.0."""
+    return float(check_part(check, parts) >= SATISFIED)
 
 
 @dataclass(frozen=True)

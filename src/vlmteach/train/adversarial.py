@@ -19,7 +19,7 @@ from vlmteach.teachers.base import QuerySet
 from vlmteach.teachers.rulebook import generic_queries, propose
 from vlmteach.teachers.tiny import TinyTeacher
 from vlmteach.train.data import draw_instances
-from vlmteach.train.teacher_data import GENERIC_P
+from vlmteach.train.teacher_data import GENERIC_P, PoolItem, to_uint8
 
 LRS = (3e-4, 1e-3, 3e-3)  # the learning rates the method may use, so every one is covered
 GRADS = ("first-step", "last-step")  # and the views it may optimize
@@ -63,8 +63,9 @@ def loop_queries(inst: Instance, rng: np.random.Generator) -> QuerySet:
 
 
 def adversarial_pool(reasoner: TinyReasoner, teacher: TinyTeacher, n: int, rng: np.random.Generator,
-                     families: list[TaskFamily], seeds: tuple[int, int]) -> list[tuple[Instance, torch.Tensor]]:
-    """(instance, uint8 video) pairs from `n` loops against the current teacher (frozen meanwhile)."""
+                     families: list[TaskFamily], seeds: tuple[int, int]) -> list[PoolItem]:
+    """One item per loop of `n` against the current teacher (frozen meanwhile): the loop's instance
+    with its videos (uint8) as the "adversarial" source."""
     params = list(teacher.net.parameters())
     flags = [p.requires_grad for p in params]
     for p in params:
@@ -76,8 +77,8 @@ def adversarial_pool(reasoner: TinyReasoner, teacher: TinyTeacher, n: int, rng: 
     try:
         for inst in tqdm(draw_instances(rng, families, n, seeds), desc="adversarial loops", unit="loop"):
             queries = loop_queries(inst, rng)
-            for video in tto_videos(reasoner, teacher, inst, queries, int(rng.integers(2**31)), rng):
-                out.append((inst, video.mul(255).round().to(torch.uint8)))
+            videos = tto_videos(reasoner, teacher, inst, queries, int(rng.integers(2**31)), rng)
+            out.append(PoolItem(inst, {"adversarial": to_uint8(torch.stack(videos))}))
     finally:
         for p, f in zip(params, flags):
             p.requires_grad_(f)

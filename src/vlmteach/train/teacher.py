@@ -20,8 +20,8 @@ seeds their mean ranked those samples better than either net alone (README, "Tin
 
 from __future__ import annotations
 
-import time
 import json
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from tqdm import tqdm
 from vlmteach.nn import WordTokenizer
 from vlmteach.nn.checkpoint import checkpoint_meta, load_checkpoint, save_checkpoint
 from vlmteach.reasoners.tiny import TinyReasoner
-from vlmteach.tasks import Instance, TaskFamily, all_families
+from vlmteach.tasks import TaskFamily, all_families
 from vlmteach.teachers.rulebook import all_query_texts
 from vlmteach.teachers.tiny import TinyTeacher, TinyTeacherConfig
 from vlmteach.train.adversarial import adversarial_pool
@@ -41,7 +41,6 @@ from vlmteach.train.record import finish
 from vlmteach.train.schedule import resume_at, warmup_cosine
 from vlmteach.train.seeds import TEACHER_SEEDS
 from vlmteach.train.teacher_data import (
-    SOURCES,
     Batch,
     PoolItem,
     build_pool,
@@ -233,21 +232,9 @@ def load_adversarial(out: Path, rounds: int, cfg: TeacherTrainConfig, reasoner: 
         path = out / f"adversarial_{r}.safetensors"
         if not path.exists():
             rng = np.random.default_rng([cfg.seed, 11, r])
-            made = adversarial_pool(reasoner, teacher, cfg.adv_loops, rng, families, TEACHER_SEEDS)
-            save_pool(group_by_instance(made), path)
+            save_pool(adversarial_pool(reasoner, teacher, cfg.adv_loops, rng, families, TEACHER_SEEDS), path)
         items += load_pool(path)
     return items
 
 
-def group_by_instance(made: list[tuple[Instance, torch.Tensor]]) -> list[PoolItem]:
-    """Consecutive videos of one instance (one loop each) become one item's "adversarial" videos."""
-    items: list[PoolItem] = []
-    for inst, video in made:
-        if items and items[-1].instance is inst:
-            items[-1].videos["adversarial"] = torch.cat([items[-1].videos["adversarial"], video[None]])
-        else:
-            items.append(PoolItem(inst, {"adversarial": video[None]}))
-    return items
-
-
-__all__ = ["SOURCES", "TeacherTrainConfig", "build_vocab", "train_teacher"]
+__all__ = ["MEMBERS", "TeacherTrainConfig", "build_vocab", "train_ensemble", "train_teacher"]

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from vlmteach.reasoners.tiny import TinyReasoner
 from vlmteach.tasks import Instance, TaskFamily, get_family
-from vlmteach.tasks.base import SATISFIED
+from vlmteach.tasks.base import SATISFIED, check_part
 from vlmteach.tasks.corruptions import corrupt
 from vlmteach.tasks.near_miss import NEAR_MISSES, near_miss_states
 from vlmteach.tasks.grid import render
@@ -53,15 +53,6 @@ def queries_for(inst: Instance, rng: np.random.Generator) -> list[tuple[str, str
         q = generic_queries()
         return list(zip(q.texts, q.checks))
     return catalog(inst.prompt)
-
-
-def part_target(check: str, parts: dict[str, float]) -> float:
-    """The graded target of a query: the scorer part it names, in [0, 1]; "process" (the generic
-    process query) is the worst process rule."""
-    if check == "process":
-        rules = [v for k, v in parts.items() if k not in ("goal", "first_frame")]
-        return float(min(rules)) if rules else 1.0
-    return float(parts[check])
 
 
 def to_uint8(videos: torch.Tensor) -> torch.Tensor:
@@ -181,7 +172,8 @@ def make_batch(rng: np.random.Generator, items: list[PoolItem], m: int,
     noise (sigma up to noise_max) with probability noise_p."""
     mixes = source_p if isinstance(source_p, list) else [source_p] * len(items)
     videos, sources, insts, texts, targets, labels, owner, key = [], [], [], [], [], [], [], []
-    for g, (item, mix) in enumerate(zip(items, mixes)):
+    first_key = 0  # a (group, query) pair's key: the group's first key plus the query's index
+    for item, mix in zip(items, mixes):
         inst = item.instance
         qs = queries_for(inst, rng)
         fam = get_family(inst.family)
@@ -195,12 +187,13 @@ def make_batch(rng: np.random.Generator, items: list[PoolItem], m: int,
             sources.append(src)
             insts.append(inst)
             for q, (text, check) in enumerate(qs):
-                t = part_target(check, parts)
+                t = check_part(check, parts)  # graded: a ball halfway there is between a miss and a hit
                 texts.append(text)
                 targets.append(t)
                 labels.append(float(t >= SATISFIED))
                 owner.append(v)
-                key.append(g * 16 + q)
+                key.append(first_key + q)
+        first_key += len(qs)
     return Batch(torch.stack(videos), sources, insts, texts, torch.tensor(targets), torch.tensor(labels), owner,
                  torch.tensor(key))
 
