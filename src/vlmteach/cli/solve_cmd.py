@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from vlmteach.bench.jobs import build_method
     from vlmteach.bench.runner import BenchConfig, load_models
     from vlmteach.methods import parse_sets
+    from vlmteach.optim.tto import TTOConfig, resolve
     from vlmteach.video import write_video
 
     out = Path(args.out)
@@ -76,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
     reasoner, teacher = load_models(BenchConfig(methods=[args.method], sets=sets, reasoner=args.reasoner,
                                                 teacher=args.teacher, query_writer=args.query_writer))
     cfg = method.config
-    tto_steps = (getattr(cfg, "fixed_steps", None) or getattr(cfg, "max_steps", None)
-                 or reasoner.recommended_tto.get("max_steps"))
+    tto_steps = None
+    if isinstance(cfg, TTOConfig):  # the budget as the loop will resolve it (optim/tto.py)
+        tto = resolve(cfg, reasoner)
+        tto_steps = tto.fixed_steps if tto.fixed_steps is not None else tto.max_steps
     total = {"teacher_tto": tto_steps, "oracle_tto": tto_steps,
              "best_of_n": cfg.n if isinstance(getattr(cfg, "n", None), int) else None,
              "pass_at_n": cfg.n if isinstance(getattr(cfg, "n", None), int) else None,

@@ -85,14 +85,16 @@ def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objecti
 
     try:
         trace = optimize_objective(reasoner, objective, cond, z1, cfg, hook)
-        if final:
-            with lora_scaled(reasoner, cfg.final_scale):
-                video = full_sample(reasoner, cond, seed, cfg.sample_steps)
-        else:
-            video = None
+        video = finished_sample(reasoner, cond, seed, cfg) if final else None
     finally:
         reasoner.drop_lora()
     return trace, video
+
+
+def finished_sample(reasoner, cond, seed: int, cfg: TTOConfig) -> Video:
+    """The few-step sample a user would get from the LoRA as it is, its update scaled by final_scale."""
+    with lora_scaled(reasoner, cfg.final_scale):
+        return full_sample(reasoner, cond, seed, cfg.sample_steps)
 
 
 def problem_queries(teacher, problem: Problem, kind: str, lam: float) -> QuerySet:
@@ -131,11 +133,7 @@ class TeacherTTO(Method):
             judged: list[tuple[float, int, Video]] = []
 
             def judge_iterate(step: int, loss: float, cond) -> None:
-                if step == 0 and searched is not None:
-                    video = searched
-                else:
-                    with lora_scaled(reasoner, cfg.final_scale):
-                        video = full_sample(reasoner, cond, seed, cfg.sample_steps)
+                video = searched if step == 0 and searched is not None else finished_sample(reasoner, cond, seed, cfg)
                 judged.append((teacher_loss_of(teacher, video, queries, cfg.frames)[0], step, video))
 
             objective = TeacherObjective(teacher, queries, cfg.frames, cfg.noise, problem.seed)
