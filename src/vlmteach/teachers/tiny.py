@@ -108,7 +108,7 @@ class CellStem(nn.Module):
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """(B, K, 3, S, S) in [0, 1] -> (B, K, cells, D)."""
         b, k = frames.shape[:2]
-        f = self.features(frames.flatten(0, 1)).view(b, k, -1, self.proj[0].in_features // (3 if self.motion else 1))
+        f = self.features(frames.flatten(0, 1)).unflatten(0, (b, k))
         tiles = 0.0
         if self.tiles is not None:
             p = len(RGB)
