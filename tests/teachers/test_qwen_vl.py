@@ -114,7 +114,7 @@ def test_the_frame_rate_reaches_the_positions_or_timestamps(teacher, frames):
     assert (slow - normal).abs().max() > 1e-3
 
 
-def _processor_text(teacher: QwenVLTeacher, grid: torch.Tensor, question: str) -> str:
+def _processor_text(teacher: QwenVLTeacher, grid: torch.Tensor, question: str, k: int) -> str:
     """The prompt the installed transformers processor makes from the official chat template's text."""
     from transformers.models.qwen2_5_vl.processing_qwen2_5_vl import Qwen2_5_VLProcessor
     from transformers.models.qwen3_vl.processing_qwen3_vl import Qwen3VLProcessor
@@ -125,7 +125,6 @@ def _processor_text(teacher: QwenVLTeacher, grid: torch.Tensor, question: str) -
     proc.video_processor = SimpleNamespace(merge_size=2, temporal_patch_size=2)
     proc.image_token, proc.video_token = "<|image_pad|>", "<|video_pad|>"
     proc.vision_start_token, proc.vision_end_token = "<|vision_start|>", "<|vision_end|>"
-    k = teacher.cfg.frames
     meta = VideoMetadata(total_num_frames=k, fps=teacher.cfg.fps, frames_indices=list(range(k)))
     replacement = proc.replace_video_token({"video_grid_thw": grid, "video_metadata": [meta]}, 0)
     system = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n" if teacher.kind == "qwen2_5_vl" else ""
@@ -134,12 +133,23 @@ def _processor_text(teacher: QwenVLTeacher, grid: torch.Tensor, question: str) -
     return proc.get_text_with_replacements([template], videos_replacements=[replacement])[0][0]
 
 
-def test_prompt_equals_the_transformers_processor_expansion(teacher, frames):
+@pytest.mark.parametrize("k", [5, 7, 8])
+def test_prompt_equals_the_transformers_processor_expansion(teacher, k):
+    """Odd frame counts too: Qwen3-VL's last group repeats the last frame index, so 5 frames at 2 fps end
+    with "<2.0 seconds>", not a time past the video."""
+    frames = torch.rand(k, 3, 64, 64, generator=torch.Generator().manual_seed(k))
     question = teacher.question(QUERIES[0])
-    inputs = teacher.model_inputs(teacher.judged_frames(frames), question)
+    judged = teacher.judged_frames(frames)
+    assert judged.shape[0] == min(k, teacher.cfg.frames or k)
+    inputs = teacher.model_inputs(judged, question)
     grid = inputs["video_grid_thw"].cpu()
-    expected = teacher.tokenizer.encode(_processor_text(teacher, grid, question), add_special_tokens=False)
+    expected = teacher.tokenizer.encode(_processor_text(teacher, grid, question, judged.shape[0]), add_special_tokens=False)
     assert inputs["input_ids"][0].tolist() == expected
+    if teacher.kind == "qwen3_vl" and judged.shape[0] == 5:
+        assert teacher.tokenizer.decode(expected).count("seconds>") == 3 and "<2.0 seconds>" in teacher.tokenizer.decode(expected)
+    with torch.no_grad():  # the batched path builds the same prefix as the official one
+        torch.testing.assert_close(teacher.yes_nll(judged, QUERIES[:1])[0], _reference(teacher, judged, QUERIES[0]),
+                                   atol=1e-4, rtol=1e-4)
     types = inputs["mm_token_type_ids"][0].tolist()
     assert types.count(2) == int(grid.prod()) // 4 and set(types) == {0, 2}
     if teacher.kind == "qwen2_5_vl":

@@ -124,14 +124,18 @@ class QwenVLTeacher(Teacher):
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
 
-    def _timestamps(self, groups: int) -> list[float]:
-        """Qwen3-VL's time per temporal group: the mean time of its first and last frame (Qwen3VLProcessor)."""
+    def _timestamps(self, frames: int) -> list[float]:
+        """Qwen3-VL's time per temporal group of `frames` frames, as Qwen3VLProcessor computes it: frame
+        indices 0..K-1, the last index repeated to fill the final group, each group's time the mean of
+        its first and last index over fps (so 5 frames at 2 fps give 0.2, 1.2, 2.0 seconds)."""
         tps = self.spec.temporal_patch_size
-        index = list(range(groups * tps))  # frames 0..K-1, the last repeated to fill the final group
+        groups = -(-frames // tps)
+        index = [min(i, frames - 1) for i in range(groups * tps)]
         return [(index[g * tps] + index[g * tps + tps - 1]) / 2 / self.cfg.fps for g in range(groups)]
 
-    def vision_block(self, grid: torch.Tensor, video: bool) -> list[int]:
-        """The placeholder tokens of one image or video with grid (1, 3), as the processor expands them."""
+    def vision_block(self, grid: torch.Tensor, video: bool, frames: int | None = None) -> list[int]:
+        """The placeholder tokens of one image or video with grid (1, 3), as the processor expands them;
+        `frames` is the video's frame count before padding (Qwen3-VL's timestamps depend on it)."""
         vs, ve = self.ids["<|vision_start|>"], self.ids["<|vision_end|>"]
         t, h, w = (int(v) for v in grid[0])
         per_group = h * w // self.spec.merge_size ** 2
@@ -143,7 +147,10 @@ class QwenVLTeacher(Teacher):
         # Qwen3-VL: "<t seconds>" + vision_start + pads + vision_end per temporal group; transformers 5.x keeps the
         # chat template's own vision_start / vision_end around them (4.57 replaced them; see outer_vision_tokens).
         block: list[int] = []
-        for stamp in self._timestamps(t):
+        frames = t * self.spec.temporal_patch_size if frames is None else frames
+        if -(-frames // self.spec.temporal_patch_size) != t:
+            raise VlmteachError(f"{frames} frames do not make the grid's {t} temporal groups")
+        for stamp in self._timestamps(frames):
             block += self._encode(f"<{stamp:.1f} seconds>") + [vs] + [pad] * per_group + [ve]
         return [vs, *block, ve] if self.cfg.outer_vision_tokens else block
 
@@ -173,7 +180,7 @@ class QwenVLTeacher(Teacher):
         user text: the official (unbatched) path."""
         video = visual.ndim == 4
         pixels, grid = (video_inputs if video else image_inputs)(visual.to(self.device, torch.float32), self.spec)
-        prefix, suffix = self.prompt_ids(self.vision_block(grid, video), text)
+        prefix, suffix = self.prompt_ids(self.vision_block(grid, video, visual.shape[0] if video else None), text)
         ids = torch.tensor([prefix + suffix], device=self.device)
         inputs: dict[str, Any] = {"input_ids": ids, "attention_mask": torch.ones_like(ids),
                                   "mm_token_type_ids": self.mm_token_types(ids)}
@@ -203,13 +210,14 @@ class QwenVLTeacher(Teacher):
         suffixes run as a batch. Positions come from the model's rope index over the full rows."""
         if not queries:
             raise VlmteachError("yes_nll needs at least one query")
-        pixels, grid = video_inputs(self.judged_frames(frames), self.spec)
+        judged = self.judged_frames(frames)
+        pixels, grid = video_inputs(judged, self.spec)
         grid = grid.to(self.device)
         model = self.net.model
         vision = model.get_video_features(pixel_values_videos=pixels.to(self.dtype), video_grid_thw=grid)
         embeds = torch.cat(vision.pooler_output)  # (video tokens, hidden)
 
-        prefix, _ = self.prompt_ids(self.vision_block(grid, video=True), "")
+        prefix, _ = self.prompt_ids(self.vision_block(grid, video=True, frames=judged.shape[0]), "")
         suffixes = [self.prompt_ids([], self.question(q))[1] for q in queries]
         n, p, width = len(queries), len(prefix), max(len(x) for x in suffixes)
         ids = torch.full((n, p + width), self.pad_id, dtype=torch.long, device=self.device)
