@@ -32,6 +32,7 @@ from vlmteach.errors import VlmteachError
 from vlmteach.nn import Block, TextEncoder, WordTokenizer, timestep_embedding
 from vlmteach.nn.persist import load_config, load_weights, save_model
 from vlmteach.nn.rope import rope_3d
+from vlmteach.reasoners.sampling import flow_sample, shifted_sigmas
 from vlmteach.reasoners.base import Reasoner, grad_steps
 from vlmteach.reasoners.peft_lora import PeftLoraMixin
 from vlmteach.video import Video
@@ -275,13 +276,7 @@ class TinyReasoner(PeftLoraMixin, Reasoner):
         steps = steps or self.default_steps
         if steps < 1:
             raise VlmteachError(f"steps must be >= 1, got {steps}")
-        with_grad = grad_steps(grad, steps)
-        ts = torch.linspace(1.0, 0.0, steps + 1).tolist()
-        z = z1
-        for i, (t, t_next) in enumerate(zip(ts[:-1], ts[1:])):
-            with torch.set_grad_enabled(i >= steps - with_grad and torch.is_grad_enabled()):
-                z = z + (t_next - t) * self.velocity(z, t, cond)
-        return z
+        return flow_sample(lambda z, t: self.velocity(z, t, cond), z1, shifted_sigmas(steps), grad_steps(grad, steps))
 
     # ---- LoRA ---------------------------------------------------------------------------------
     def lora_module(self) -> nn.Module:

@@ -6,7 +6,9 @@ Built from a local folder or an offline Hugging Face cache only (see docs/real-m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from vlmteach.errors import VlmteachError
 from vlmteach.nn.device import resolve_device, resolve_dtype
 from vlmteach.reasoners.base import Reasoner, grad_steps
 from vlmteach.reasoners.peft_lora import PeftLoraMixin
+from vlmteach.reasoners.sampling import SAMPLERS, flow_sample, shifted_sigmas
 from vlmteach.reasoners.taehv import TinyVideoDecoder
 from vlmteach.video import Video
 
@@ -41,8 +44,10 @@ class WanOptions:
     frames: int | None = None  # 4k+1
     steps: int = 4  # sampler steps of the step-distilled model
     shift: float = 5.0  # flow-matching timestep shift of the sampler
+    sampler: str = "euler"  # euler (ODE steps: LightX2V / Lightning-style LoRAs) | dmd (x0, then fresh noise: DMD2 models)
     text_len: int = 512  # prompt tokens, as the Wan pipelines pad to
-    dtype: str = "auto"  # auto (bf16 on cuda, fp32 on cpu) | bf16 | fp16 | fp32 (nn/device.py)
+    dtype: str = "auto"  # transformer and text encoder: auto (bf16 on cuda, fp32 on cpu) | bf16 | fp16 | fp32
+    vae_dtype: str = "auto"  # VAE and CLIP image encoder: auto = fp32, as the reference pipeline | same (= dtype) | bf16 | fp16
     device: str = "auto"  # auto (cuda when available) | cpu | cuda | cuda:N
     lora: str | None = None  # a step-distillation LoRA file, fused into the base weights at load
     lora_scale: float = 1.0
@@ -52,6 +57,24 @@ class WanOptions:
     vae_tiling: bool = False  # decode the final video in spatial tiles (less memory at 720p, a little slower)
     targets: str = "attn"  # LoRA targets: attn | attn+ffn | comma-free list joined by '+' of module suffixes
     offload_text: bool = True  # move the text and image encoders back to the CPU after encoding
+
+
+def check_sampler(name: str) -> None:
+    if name not in SAMPLERS:
+        raise VlmteachError(f"unknown sampler {name!r}; valid: {', '.join(SAMPLERS)}")
+
+
+def part_dtypes(options: WanOptions, device: torch.device) -> tuple[torch.dtype, torch.dtype]:
+    """(transformer and text encoder dtype, VAE and image encoder dtype) for the options on a device."""
+    dtype = resolve_dtype(options.dtype, device)
+    if options.vae_dtype == "same":
+        return dtype, dtype
+    if options.vae_dtype == "auto":  # the reference pipeline's choice, whatever the transformer runs in
+        return dtype, torch.float32
+    try:
+        return dtype, resolve_dtype(options.vae_dtype, device)
+    except VlmteachError:
+        raise VlmteachError(f"unknown vae_dtype {options.vae_dtype!r}; valid: fp32 (auto), same, bf16, fp16") from None
 
 
 def parse_spec(spec: str) -> tuple[str, WanOptions]:
@@ -77,6 +100,7 @@ class WanParts:
     tokenizer: Any = None
     image_encoder: nn.Module | None = None
     light_vae: nn.Module | None = None
+    pipeline: dict[str, Any] = field(default_factory=dict)  # the folder's model_index.json (expand_timesteps, ...)
 
 
 class WanModules(nn.Module):
@@ -113,15 +137,60 @@ def load_light_decoder(path: str, z_dim: int, dtype: torch.dtype) -> nn.Module:
     return dec
 
 
-def detect_kind(transformer: nn.Module, vae: nn.Module) -> str:
-    """Wan2.1 I2V takes noise + 4 mask + condition channels; Wan2.2 TI2V takes the latent alone."""
-    c_in, z = transformer.config.in_channels, vae.config.z_dim
+SUPPORTED = "supported: Wan2.1 I2V (noise + mask + condition channels, CLIP image input) and Wan2.2 TI2V-5B"
+
+
+def detect_kind(transformer: Mapping[str, Any], vae: Mapping[str, Any], pipeline: Mapping[str, Any] | None = None,
+                second_expert: bool = False) -> str:
+    """The kind of a Wan model from its configs (transformer, vae, and the folder's model_index.json), or
+    a VlmteachError naming what was found. Wan2.1 I2V takes noise + 4 mask + condition channels and CLIP
+    image tokens; Wan2.2 TI2V takes the latent alone and needs the Wan2.2 VAE (48 channels, residual) or
+    a pipeline that says `expand_timesteps`. Text-to-video and two-expert (A14B) models are refused: the
+    first would get a first-frame conditioning it never learned, the second would run one expert alone."""
+    pipeline = pipeline or {}
+    experts = pipeline.get("transformer_2")
+    found = [what for what, present in (("a transformer_2/ folder", second_expert),
+                                        ("a transformer_2 entry in model_index.json", bool(experts and any(experts))),
+                                        (f"boundary_ratio {pipeline.get('boundary_ratio')} in model_index.json",
+                                         pipeline.get("boundary_ratio") is not None)) if present]
+    if found:
+        raise VlmteachError(f"a two-expert Wan2.2 A14B model ({', '.join(found)}) is not supported; {SUPPORTED}")
+    c_in, z = transformer["in_channels"], vae["z_dim"]
     if c_in == 2 * z + 4:
+        if transformer.get("image_dim") is None:
+            raise VlmteachError(f"a {c_in}-channel transformer without CLIP image input (image_dim null: a Wan2.2 "
+                                f"I2V-A14B expert) is not supported; {SUPPORTED}")
         return "wan2.1-i2v"
     if c_in == z:
-        return "wan2.2-ti2v"
+        if vae.get("is_residual") or z == 48 or pipeline.get("expand_timesteps"):
+            return "wan2.2-ti2v"
+        raise VlmteachError(f"a text-to-video Wan model (in_channels {c_in} = the {z}-channel Wan2.1 VAE's latent, no "
+                            f"image input) is not supported; {SUPPORTED}")
     raise VlmteachError(f"transformer in_channels {c_in} fits neither Wan2.1 I2V ({2 * z + 4}) nor Wan2.2 TI2V ({z}) "
-                        f"for a VAE with z_dim {z}; text-to-video and two-expert models are not supported")
+                        f"for a VAE with z_dim {z}; {SUPPORTED}")
+
+
+def pipeline_facts(path: str | Path) -> tuple[dict[str, Any], bool]:
+    """(model_index.json, whether a transformer_2/ is present) of a local folder or a cached hub id;
+    ({}, False) where neither can be read offline."""
+    root = Path(path)
+    if root.is_dir():
+        index = root / "model_index.json"
+        second = (root / "transformer_2").is_dir()
+    else:
+        from huggingface_hub import try_to_load_from_cache
+
+        try:
+            found = try_to_load_from_cache(str(path), "model_index.json")
+            second = isinstance(try_to_load_from_cache(str(path), "transformer_2/config.json"), str)
+        except ValueError:  # not a valid hub id either: nothing more to learn offline
+            return {}, False
+        index = Path(found) if isinstance(found, str) else root / "model_index.json"
+    try:
+        config = json.loads(index.read_text()) if index.is_file() else {}
+    except (OSError, json.JSONDecodeError) as exc:
+        raise VlmteachError(f"cannot read {index}: {exc}") from None
+    return (config if isinstance(config, dict) else {}), second
 
 
 class WanReasoner(PeftLoraMixin, Reasoner):
@@ -133,11 +202,12 @@ class WanReasoner(PeftLoraMixin, Reasoner):
     def __init__(self, parts: WanParts, options: WanOptions | None = None):
         super().__init__()
         self.opt = options or WanOptions()
-        self.kind = detect_kind(parts.transformer, parts.vae)
+        self.kind = detect_kind(parts.transformer.config, parts.vae.config, parts.pipeline)
+        check_sampler(self.opt.sampler)
         self.tokenizer = parts.tokenizer
         self.net = WanModules(parts)
         self.device = resolve_device(self.opt.device)
-        self.dtype = resolve_dtype(self.opt.dtype, self.device)
+        self.dtype, self.vae_dtype = part_dtypes(self.opt, self.device)
         h, w, f, self.fps = DEFAULTS[self.kind]
         self.height, self.width, self.frames = self.opt.height or h, self.opt.width or w, self.opt.frames or f
         self.default_steps = self.opt.steps
@@ -150,11 +220,16 @@ class WanReasoner(PeftLoraMixin, Reasoner):
         for p in self.net.parameters():
             p.requires_grad_(False)
         self.net.eval()
-        for module in (self.net.transformer, self.net.vae, self.net.light_vae):
+        for module, dtype in ((self.net.transformer, self.dtype), (self.net.vae, self.vae_dtype),
+                              (self.net.light_vae, self.dtype)):
             if module is not None:
-                if next(module.parameters()).dtype != self.dtype:  # from_pretrained loads in the right dtype already
-                    module.to(dtype=self.dtype)
+                if next(module.parameters()).dtype != dtype:  # from_pretrained loads in the right dtype already
+                    module.to(dtype=dtype)
                 module.to(self.device)
+        for module in (self.net.text_encoder, self.net.image_encoder):  # moved to the device when they encode
+            dtype = self.dtype if module is self.net.text_encoder else self.vae_dtype
+            if module is not None and next(module.parameters()).dtype != dtype:
+                module.to(dtype=dtype)
         if self.opt.checkpointing:
             self.net.transformer.enable_gradient_checkpointing()
         if self.opt.vae_tiling:
@@ -170,32 +245,53 @@ class WanReasoner(PeftLoraMixin, Reasoner):
 
         opt = options or WanOptions()
         root = Path(path)
-        dtype = resolve_dtype(opt.dtype, resolve_device(opt.device))
+        dtype, vae_dtype = part_dtypes(opt, resolve_device(opt.device))
+        check_sampler(opt.sampler)
 
-        def part(loader, sub: str, required: bool = True):
-            # diffusers takes torch_dtype, transformers (5.x) dtype; tokenizers neither
-            kw = {"local_files_only": True}
-            if loader.__module__.startswith("diffusers"):
-                kw["torch_dtype"] = dtype
-            elif hasattr(loader, "config_class"):
-                kw["dtype"] = dtype
+        def present(sub: str, required: bool = True) -> bool:
             if root.is_dir() and not (root / sub).is_dir():
                 if required:
                     raise VlmteachError(f"Wan folder {root} has no {sub}/; expected a diffusers-format model folder "
                                         "(transformer/, vae/, text_encoder/, tokenizer/, image_encoder/ for Wan2.1 I2V)")
+                return False
+            return True
+
+        def offline_error(sub: str, exc: Exception) -> VlmteachError:
+            return VlmteachError(f"cannot load {sub} of {path!r} offline: {exc}. Pass a local folder, or a hub id "
+                                 "already in the Hugging Face cache")
+
+        def config(loader, sub: str) -> dict[str, Any]:
+            present(sub)
+            try:
+                return loader.load_config(str(path), subfolder=sub, local_files_only=True)
+            except OSError as exc:
+                raise offline_error(sub, exc) from None
+
+        def part(loader, sub: str, required: bool = True, part_dtype: torch.dtype = dtype):
+            # diffusers takes torch_dtype, transformers (5.x) dtype; tokenizers neither
+            kw: dict[str, Any] = {"local_files_only": True}
+            if loader.__module__.startswith("diffusers"):
+                kw["torch_dtype"] = part_dtype
+            elif hasattr(loader, "config_class"):
+                kw["dtype"] = part_dtype
+            if not present(sub, required):
                 return None
             try:
                 return loader.from_pretrained(str(path), subfolder=sub, **kw)
             except OSError as exc:
                 if not required:
                     return None
-                raise VlmteachError(f"cannot load {sub} of {path!r} offline: {exc}. Pass a local folder, or a hub id "
-                                    "already in the Hugging Face cache") from None
+                raise offline_error(sub, exc) from None
 
+        # the kind is decided from the configs alone, so an unsupported model is refused before any weights load
+        t_cfg, v_cfg = config(WanTransformer3DModel, "transformer"), config(AutoencoderKLWan, "vae")
+        pipeline, second_expert = pipeline_facts(path)
+        detect_kind(t_cfg, v_cfg, pipeline, second_expert)
         transformer = part(WanTransformer3DModel, "transformer")
-        vae = part(AutoencoderKLWan, "vae")
+        vae = part(AutoencoderKLWan, "vae", part_dtype=vae_dtype)
         parts = WanParts(transformer, vae, part(UMT5EncoderModel, "text_encoder"), part(AutoTokenizer, "tokenizer"),
-                         part(CLIPVisionModel, "image_encoder", required=transformer.config.image_dim is not None))
+                         part(CLIPVisionModel, "image_encoder", required=transformer.config.image_dim is not None,
+                              part_dtype=vae_dtype), pipeline=pipeline)
         if opt.light_decoder:
             parts.light_vae = load_light_decoder(opt.light_decoder, vae.config.z_dim, dtype)
         model = cls(parts, opt)
@@ -246,7 +342,7 @@ class WanReasoner(PeftLoraMixin, Reasoner):
 
     def _encode(self, video: torch.Tensor) -> torch.Tensor:
         """(3, F, H, W) in [0, 1] -> normalised latent (C, F', h, w), the mode of the posterior."""
-        x = (video * 2 - 1)[None].to(self.device, self.dtype)
+        x = (video * 2 - 1)[None].to(self.device, self.vae_dtype)
         return self._norm(self.net.vae.encode(x).latent_dist.mode()[0].float())
 
     def _vae_decode(self, vae: nn.Module, z: torch.Tensor) -> torch.Tensor:
@@ -359,10 +455,8 @@ class WanReasoner(PeftLoraMixin, Reasoner):
         return u[0].float()
 
     def sigmas(self, steps: int) -> list[float]:
-        """Shifted flow-matching times from 1 to 0, as Wan's UniPC/Euler schedulers use (shift s)."""
-        s = self.opt.shift
-        ts = torch.linspace(1.0, 0.0, steps + 1)
-        return (s * ts / (1 + (s - 1) * ts)).tolist()
+        """The sampler's times from 1 to 0: 1 - i / steps shifted by `shift` (see sampling.shifted_sigmas)."""
+        return shifted_sigmas(steps, self.opt.shift)
 
     def one_step(self, z1: torch.Tensor, cond: WanCondition) -> torch.Tensor:
         return self._with_first(z1 - self.velocity(z1, 1.0, cond), cond)
@@ -372,12 +466,8 @@ class WanReasoner(PeftLoraMixin, Reasoner):
         steps = steps or self.default_steps
         if steps < 1:
             raise VlmteachError(f"steps must be >= 1, got {steps}")
-        with_grad = grad_steps(grad, steps)
-        ts = self.sigmas(steps)
-        z = z1
-        for i, (t, t_next) in enumerate(zip(ts[:-1], ts[1:])):
-            with torch.set_grad_enabled(i >= steps - with_grad and torch.is_grad_enabled()):
-                z = z + (t_next - t) * self.velocity(z, t, cond)
+        z = flow_sample(lambda z, t: self.velocity(z, t, cond), z1, self.sigmas(steps), grad_steps(grad, steps),
+                        self.opt.sampler)
         return self._with_first(z, cond)
 
     # ---- LoRA ---------------------------------------------------------------------------------
