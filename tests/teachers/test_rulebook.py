@@ -40,3 +40,37 @@ def test_queryset_validates():
         QuerySet(goal="Done?", process=("Ok?",), lam=2.0)
     q = QuerySet(goal="Done?", process=("A?", "B?"), lam=0.5)
     assert q.weights.tolist() == [0.5, 0.25, 0.25]
+
+
+# Prompts of other benchmarks' tasks that share a word with one of ours (paraphrased from the VBVR
+# generators: arrange circles by circumference, a numbered sliding puzzle, a bookshelf insertion).
+FOREIGN = [
+    "Seven circles of different sizes lie scattered. Keep their sizes and colours; line them up in one row "
+    "and sort them from left to right by circumference, from largest to smallest.",
+    "Finish this sliding puzzle: put the numbered tiles in grid order, row by row, with the empty space in the "
+    "bottom-right corner. Only a tile next to the empty space may move, one tile per move.",
+    "A shelf holds blue books from left to right, grouped by similar height. Insert each red book at the end of "
+    "the group whose average height is closest to its own; books going to one place are sorted by height.",
+    "Drop the ball into the cup.",
+    "Turn on the light.",
+]
+# Our families' tasks in words their generators never use.
+PARAPHRASES = {
+    "maze": "Steer the red ball along the maze's passages to the green square.",
+    "stable_sort": "Arrange the bars by height, shortest first, keeping equal bars in their order.",
+    "sliding_puzzle": "Slide the tiles into the gap until the top row shows red, blue and the middle row green.",
+    "counting": "Fill the tray with one token per blue ring.",
+    "key_door": "The green block takes the key and then walks to the door.",
+    "light_sequence": "Switch on just the leftmost two lamps.",
+}
+
+
+@pytest.mark.parametrize("prompt", FOREIGN)
+def test_foreign_prompts_get_generic_queries(prompt):
+    assert match(prompt) is None
+    assert propose(prompt).source == "generic"
+
+
+@pytest.mark.parametrize("family", list(PARAPHRASES))
+def test_paraphrases_of_our_prompts_still_match(family):
+    assert match(PARAPHRASES[family]).name == family

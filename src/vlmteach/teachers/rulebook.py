@@ -63,10 +63,13 @@ class Rule:
     """Queries for prompts matching `pattern`: templates with their scorer checks. `process` are the
     (at most three) process queries the method asks: the task's defining rules and those the tiny
     reasoner breaks most often within an instance (measured on its samples of training seeds); `more`
-    covers the family's remaining rules, so that the teacher learns to judge every one of them."""
+    covers the family's remaining rules, so that the teacher learns to judge every one of them.
+    `patterns` must all occur in a prompt for the rule to answer: a family's object, its action and
+    its target together, so that a foreign task that shares one word (a "sort" of circles, a puzzle
+    of numbered tiles) gets the generic queries rather than another task's."""
 
     name: str
-    pattern: str
+    patterns: tuple[str, ...]
     slots: Callable[[str], dict[str, str]]
     goal: tuple[str, str]
     process: tuple[tuple[str, str], ...]
@@ -74,27 +77,28 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("maze", r"\bmaze|\bball\b", _agent("ball"),
+    Rule("maze", (r"\bball\b", r"\bmaze|\bcorridors?\b|\bwalls?\b", r"\bsquare\b|\btarget\b"), _agent("ball"),
          ("By the end of the video, is the {a} ball on the {t} square?", "goal"),
          (("Does the {a} ball stay out of the grey walls?", "walls_intact"),
           ("Does the {t} square stay in its place until the {a} ball reaches it?", "target_stays"),
           ("Does the {a} ball stay in one piece, without splitting or vanishing?", "agent_intact")),
          (("Does the {a} ball move only one cell at a time?", "one_cell_per_frame"),)),
-    Rule("grid_avoid_obstacles", r"\bx cells?\b", _agent("block"),
+    Rule("grid_avoid_obstacles", (r"\bblock\b", r"\bred x cells?\b"), _agent("block"),
          ("By the end of the video, is the {a} block on the {t} ring?", "goal"),
          (("Does the {a} block avoid every red X cell?", "never_on_x"),
           ("Does the {t} ring stay in its place until the {a} block reaches it?", "target_stays"),
           ("Do the red X cells stay unchanged?", "x_cells_intact")),
          (("Does the {a} block stay in one piece, without splitting or vanishing?", "agent_intact"),
           ("Does the {a} block move only one cell at a time?", "one_cell_per_frame"))),
-    Rule("grid_shortest_path", r"shortest (?:possible )?route|shortest way|fewest|as few moves", _agent("block"),
+    Rule("grid_shortest_path", (r"\bblock\b", r"shortest (?:possible )?(?:route|way|path)|fewest|as few moves",
+                               r"\b(?:ring|target|square)\b"), _agent("block"),
          ("By the end of the video, is the {a} block on the {t} ring?", "goal"),
          (("Does the {a} block take a shortest route, without wasted steps?", "shortest_route"),
           ("Does the {a} block stay out of the grey walls?", "walls_intact"),
           ("Does the {t} ring stay in its place until the {a} block reaches it?", "target_stays")),
          (("Does the {a} block move only one cell at a time?", "one_cell_per_frame"),
           ("Does the {a} block stay in one piece, without splitting or vanishing?", "agent_intact"))),
-    Rule("key_door", r"\bdoor\b", lambda p: {"a": _before("block", p), "d": _before("(?:door|key)", p)},
+    Rule("key_door", (r"\bblock\b", r"\bkey\b", r"\bdoor\b"), lambda p: {"a": _before("block", p), "d": _before("(?:door|key)", p)},
          ("By the end of the video, has the {a} block opened the {d} door?", "goal"),
          (("Does the {a} block pick up the {d} key before it reaches the door?", "key_before_door"),
           ("Does the {a} block stay out of the grey walls?", "walls_intact"),
@@ -102,53 +106,55 @@ RULES: tuple[Rule, ...] = (
          (("Does the {a} block move only one cell at a time?", "one_cell_per_frame"),
           ("Does the {a} block stay in one piece, without splitting or vanishing?", "agent_intact"),
           ("Does the {a} block never stand on a grey wall cell?", "agent_off_walls"))),
-    Rule("color_addition", r"\bmix|\bblend", _mix,
+    Rule("color_addition", (r"\bblocks?\b", r"\bmix|\bblend", r"\bcolou?r\b|\bmerge|\bone block"), _mix,
          ("By the end of the video, have the {a} and {b} blocks merged into one {m} block?", "goal"),
          (("Do the blocks slide only one cell at a time?", "one_cell_per_frame"),
           ("Does everything else stay where it is?", "rest_static"),
           ("Are there two separate blocks until they merge, and one block after?", "blocks_consistent"))),
-    Rule("sliding_puzzle", r"puzzle|\btiles?\b", _puzzle,
+    Rule("sliding_puzzle", (r"puzzle|\btiles?\b", r"\bthe gap\b|\bempty (?:slot|space)",
+                           r"\b(?:top|middle|bottom) row\b"), _puzzle,
          ("By the end of the video, does the board read {rows}?", "goal"),
          (("Does only one tile slide into the gap at each step?", "one_slide_per_frame"),
           ("Do all the tiles keep their colours, none lost or doubled?", "tiles_intact"),
           ("Does everything outside the board stay unchanged?", "frame_static"))),
-    Rule("object_to_marker", r"\bstars?\b", lambda p: {},
+    Rule("object_to_marker", (r"\bsquares?\b|\bobjects?\b", r"\bstars?\b", r"\bcolou?rs?\b|\bmatching\b"), lambda p: {},
          ("By the end of the video, is every square on the star of its own colour?", "goal"),
          (("Does only one square move at a time?", "one_object_at_a_time"),
           ("Does each square keep its colour, without splitting or vanishing?", "objects_intact"),
           ("Do the squares keep off the stars of other colours?", "markers_stay")),
          (("Does each square move only one cell at a time?", "one_cell_per_frame"),)),
-    Rule("gravity", r"\bfall|\bdrop|gravity", lambda p: {},
+    Rule("gravity", (r"\bblocks?\b", r"\bfall|\bdrop", r"\bfloor\b|\brest\b|\bland\b|\bledge"), lambda p: {},
          ("By the end of the video, do all blocks rest on the floor, a ledge or another block?", "goal"),
          (("Do the blocks fall straight down, never sideways or up?", "falls_straight_down"),
           ("Do the blocks fall only one cell per step?", "one_cell_per_frame"),
           ("Do all blocks keep their colour, none lost or doubled?", "blocks_intact")),
          (("Do the grey floor and ledges stay unchanged?", "floor_static"),)),
-    Rule("rotation", r"\bhand\b", _rotation,
+    Rule("rotation", (r"\bhand\b", r"\bpoints? (?:at|to)\b|\bmarker\b", r"\bturn|\brotate|\bsweep|clockwise"), _rotation,
          ("By the end of the video, does the {h} hand point at the {m} marker?", "goal"),
          (("Does the {h} hand turn {s}?", "turn_direction"),
           ("Does the {h} hand turn only one eighth of a turn per step?", "one_step_per_frame"),
           ("Does the {h} hand stay a straight, unbroken line?", "hand_intact")),
          (("Does the centre of the dial stay unchanged?", "centre_static"),
           ("Does the {m} marker stay in its place?", "marker_stays"))),
-    Rule("stable_sort", r"\bbars?\b|\bsort", lambda p: {},
+    Rule("stable_sort", (r"\bbars\b", r"\bsort|\border\b|\barrange", r"\bheight|shortest|tallest"), lambda p: {},
          ("By the end of the video, are the bars sorted from shortest to tallest?", "goal"),
          (("Do bars of equal height keep their order?", "stable"),
           ("Does every bar keep its height and colour?", "bars_intact"),
           ("Does everything around the bars stay unchanged?", "background_static")),
          (("Are only two neighbouring bars swapped at each step?", "one_swap_per_frame"),)),
-    Rule("symmetry_completion", r"mirror|symmetr", lambda p: {},
+    Rule("symmetry_completion", (r"mirror|symmetr", r"\bpicture\b|\bdrawing\b|\bsquares?\b",
+                                r"\bleft\b|\bvertical\b"), lambda p: {},
          ("By the end of the video, is the picture mirror-symmetric?", "goal"),
          (("Does every added square match its mirror image on the left?", "no_wrong_cells"),
           ("Is only one square added at each step?", "one_cell_per_frame"),
           ("Does the left half stay unchanged?", "left_static")),
          (("Do the squares already on the right stay unchanged?", "correct_right_static"),)),
-    Rule("light_sequence", r"\blights?\b|\blamps?\b", _lights,
+    Rule("light_sequence", (r"\blights?\b|\blamps?\b", r"\b(?:left|right)most\b|\b(?:left|right) end\b"), _lights,
          ("By the end of the video, are exactly the {side}most {k} {lights} on?", "goal"),
          (("Does only one light change at each step?", "one_switch_per_frame"),
           ("Does every light stay a light, either yellow or dark?", "lights_intact"),
           ("Does everything apart from the lights stay unchanged?", "rest_static"))),
-    Rule("counting", r"\btokens?\b|\btray\b", lambda p: {"c": _before("(?:rings?|circles?)", p)},
+    Rule("counting", (r"\btokens?\b", r"\btray\b", r"\brings?\b"), lambda p: {"c": _before("(?:rings?|circles?)", p)},
          ("By the end of the video, does the tray hold one token for each {c} ring?", "goal"),
          (("Is only one token added at each step?", "one_token_per_frame"),
           ("Are the tokens placed from the left without gaps?", "left_to_right"),
@@ -158,9 +164,9 @@ RULES: tuple[Rule, ...] = (
 
 
 def match(prompt: str) -> Rule | None:
-    """The first rule whose pattern occurs in the prompt (case-insensitive), or None."""
+    """The first rule whose patterns all occur in the prompt (case-insensitive), or None."""
     low = prompt.lower()
-    return next((r for r in RULES if re.search(r.pattern, low)), None)
+    return next((r for r in RULES if all(re.search(p, low) for p in r.patterns)), None)
 
 
 def propose(prompt: str, lam: float = 0.5) -> QuerySet:
