@@ -14,7 +14,7 @@ from typing import Any
 from vlmteach.bench.suites import SPLIT_FOLDERS, Item, item_from_ref
 from vlmteach.errors import VlmteachError
 from vlmteach.methods import Method, Problem, make_method
-from vlmteach.tasks.vbvr import view_scale
+from vlmteach.tasks.vbvr import conform, view_scale
 from vlmteach.video import write_image, write_video
 
 
@@ -78,6 +78,7 @@ class Job:
     method: str  # label, e.g. "teacher_tto" or "teacher_tto[grad=last-step]"
     sets: dict[str, dict[str, str]] = field(default_factory=dict)
     budget_s: float | None = None  # wall-time budget for cost-matched methods (best_of_n n=auto)
+    export: dict[str, str] = field(default_factory=dict)  # folder suites: tasks.vbvr.conform's frames / first
 
     @property
     def key(self) -> str:
@@ -87,10 +88,10 @@ class Job:
         return asdict(self)
 
 
-def _atomic_video(video, path: Path) -> None:
+def _atomic_video(video, path: Path, scale: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.mp4")
-    write_video(video, tmp, view_scale(video.size))
+    write_video(video, tmp, scale)
     os.replace(tmp, path)
 
 
@@ -112,12 +113,14 @@ def base_line(job: Job, item: Item | None = None) -> dict[str, Any]:
     split, family, _ = job.item_key.split("/")
     line: dict[str, Any] = {"family": family, "seed": ref["seed"], "difficulty": ref["difficulty"],
                             "index": ref["index"], "split": split, "faculty": "unknown",
-                            "method": job.method, "prompt": None, "score": None, "parts": {},
+                            "method": job.method, "prompt": None, "score": None, "parts": {}, "scorer": None,
                             "cost": {"wall_s": 0.0}, "steps": 0, "status": "failed", "error": None,
                             "trace": {}, "video": None, "first_frame": None}
     if item is not None:
         line.update(family=item.family, seed=item.seed, difficulty=item.difficulty, split=item.split,
                     faculty=item.faculty, prompt=item.prompt)
+        if item.folder is not None:
+            line["sample"] = item.sample_name
     return line
 
 
@@ -140,11 +143,14 @@ def execute(job: Job, reasoner, teacher, rundir: str | Path, progress=None) -> d
                           scorer=lambda v: item.score(v).total, budget_s=job.budget_s,
                           reference=item.reference if method.name == "oracle_tto" else None)
         result = method.run(reasoner, teacher, problem, progress)
-        score = item.score(result.video)
+        score = item.score(result.video)  # the reasoner's own video; the exported file is conformed to the suite
         rel = video_relpath(job.method, item)
-        _atomic_video(result.video, rundir / rel)
-        line.update(score=score.total, parts=score.parts, cost=result.cost.to_dict(), steps=result.steps,
-                    status="ok", trace=result.trace, video=rel)
+        if item.folder is None:  # built-in instances: upscaled to a viewable size
+            _atomic_video(result.video, rundir / rel, view_scale(result.video.size))
+        else:  # a folder's samples: as the benchmark's kit expects them
+            _atomic_video(conform(result.video, item.sample(), **job.export), rundir / rel, 1)
+        line.update(score=score.total, parts=score.parts, scorer=score.scorer, cost=result.cost.to_dict(),
+                    steps=result.steps, status="ok", trace=result.trace, video=rel)
     except Exception as exc:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         line["error"] = f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"

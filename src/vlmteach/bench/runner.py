@@ -24,10 +24,15 @@ from vlmteach.bench.jobs import (
 from vlmteach.bench.store import ResultStore, job_key
 from vlmteach.bench.suites import Item, make_suite
 from vlmteach.errors import VlmteachError
+from vlmteach.tasks.vbvr import check_export
 
 CONFIG = "config.json"
 # Keys that define the jobs and how they run; a resumed run must agree on all of them.
-IDENTITY = ("suite", "n_per_family", "seed", "families", "difficulty", "sets", "reasoner", "teacher", "query_writer")
+IDENTITY = ("suite", "n_per_family", "seed", "families", "difficulty", "sets", "reasoner", "teacher", "query_writer",
+            "export")
+DEFAULT_EXPORT = {"frames": "model", "first": "condition"}
+# What a run that predates a key holds for it (so that it still resumes).
+IDENTITY_DEFAULTS = {"export": DEFAULT_EXPORT}
 
 
 @dataclass
@@ -47,8 +52,11 @@ class BenchConfig:
     retry_failed: bool = False
     executor: str = "local"  # local | ray
     executor_options: dict[str, Any] = field(default_factory=dict)  # see bench/executors.make_executor
+    export: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXPORT))  # folder suites' video files
 
     def __post_init__(self) -> None:
+        self.export = {**DEFAULT_EXPORT, **self.export}
+        check_export(**self.export)
         if self.executor not in EXECUTORS:
             raise VlmteachError(f"unknown executor {self.executor!r}; valid: {', '.join(EXECUTORS)}")
         if isinstance(self.methods, str):
@@ -118,7 +126,8 @@ def prepare(cfg: BenchConfig) -> tuple[Path, ResultStore, dict[str, Any]]:
         if not cfg.resume:
             raise VlmteachError(f"{rundir} already holds a run; pass --resume to continue it, or choose a new --out")
         if old is not None:
-            diff = [k for k in IDENTITY if old.get(k) != json.loads(json.dumps(getattr(cfg, k)))]  # as JSON stores it
+            diff = [k for k in IDENTITY  # compared as JSON stores them
+                    if old.get(k, IDENTITY_DEFAULTS.get(k)) != json.loads(json.dumps(getattr(cfg, k)))]
             if diff:
                 raise VlmteachError(f"{rundir}: --resume with different settings ({', '.join(diff)}) than the run "
                                     f"was started with; use a new --out, or the original settings (see {path})")
@@ -140,7 +149,7 @@ def plan(items: list[Item], labels: list[str], store: ResultStore, cfg: BenchCon
     for item in items:
         for label in job_order(labels):
             if not store.done(job_key(item.key, label), cfg.retry_failed):
-                yield Job(item.to_ref(), item.key, label, cfg.sets)
+                yield Job(item.to_ref(), item.key, label, cfg.sets, export=dict(cfg.export))
 
 
 def budget_for(job: Job, labels: list[str], store: ResultStore) -> float | None:

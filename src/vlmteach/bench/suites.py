@@ -42,6 +42,11 @@ class Item:
     folder: str | None = None  # VBVR sample folder, when the suite is a folder
 
     @property
+    def sample_name(self) -> str | None:
+        """The sample folder's own name (indices are assigned when names are not 5-digit numbers)."""
+        return None if self.folder is None else Path(self.folder).name
+
+    @property
     def key(self) -> str:
         return f"{self.split}/{self.family}/{self.index:05d}"
 
@@ -132,21 +137,34 @@ def folder_item(sample: Sample, index: int, base_seed: int) -> Item:
         return Item(inst.family, inst.split, inst.faculty, index, inst.seed, inst.difficulty, sample.prompt,
                     instance=inst, folder=str(sample.folder))
     noise = base_seed + zlib.crc32(f"{sample.split}/{sample.task}/{sample.index}".encode()) % 1_000_000
-    return Item(sample.task, sample.split, "unknown", index, noise, None, sample.prompt, folder=str(sample.folder))
+    return Item(sample.task, sample.split, sample.faculty, index, noise, None, sample.prompt, folder=str(sample.folder))
+
+
+def sample_indices(names: list[str]) -> dict[str, int]:
+    """Index of each sample folder of one task: the number itself when every name is 5 digits (the
+    kit's layout), else the position in sorted order (recorded with each result as `sample`)."""
+    if all(len(n) == 5 and n.isdigit() for n in names):
+        return {n: int(n) for n in names}
+    return {n: i for i, n in enumerate(sorted(names))}
 
 
 def folder_suite(root: str | Path, n_per_family: int | None = None, seed: int = DEFAULT_SEED,
                  families: list[str] | None = None) -> list[Item]:
     """Every sample folder under a VBVR-layout root (at most n per task), in split/task/index order."""
     items, counts = [], {}
-    for sample in iter_samples(root):
+    samples = iter_samples(root)
+    names: dict[tuple[str, str], list[str]] = {}
+    for sample in samples:
+        names.setdefault((sample.split, sample.task), []).append(sample.index)
+    index = {k: sample_indices(v) for k, v in names.items()}
+    for sample in samples:
         if families and sample.task not in families:
             continue
         k = (sample.split, sample.task)
         if n_per_family is not None and counts.get(k, 0) >= n_per_family:
             continue
         counts[k] = counts.get(k, 0) + 1
-        items.append(folder_item(sample, int(sample.index), seed))
+        items.append(folder_item(sample, index[k][sample.index], seed))
     if not items:
         raise VlmteachError(f"{root}: no sample folders{' for ' + ', '.join(families) if families else ''}")
     return items

@@ -46,6 +46,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="Ray workers (default: as many as the cluster's GPUs or CPUs allow)")
     p.add_argument("--threads", type=int, default=None, help="torch threads of the local executor (default torch's)")
+    p.add_argument("--export-frames", default="model", choices=("model", "gt"),
+                   help="folder suites: keep the reasoner's frame count in the video files, or resample to the "
+                        "ground truth's (default model); files are always at first_frame.png's size and the "
+                        "ground truth's fps")
+    p.add_argument("--export-first", default="condition", choices=("condition", "model"),
+                   help="folder suites: frame 0 of the video files is the conditioning image, as image-to-video "
+                        "pipelines return it, or the reasoner's own (default condition)")
     add_model_args(p)
     p.set_defaults(run=run)
 
@@ -65,7 +72,8 @@ def bench_config(args: argparse.Namespace, **override):
               "seed": args.seed, "families": args.families.split(",") if args.families else None,
               "difficulty": args.difficulty, "sets": parse_sets(args.sets), "reasoner": args.reasoner,
               "teacher": args.teacher, "query_writer": args.query_writer, "resume": args.resume, "retry_failed": args.retry_failed,
-              "executor": args.executor, "executor_options": executor_options(args)}
+              "executor": args.executor, "executor_options": executor_options(args),
+              "export": {"frames": args.export_frames, "first": args.export_first}}
     fields.update(override)
     return BenchConfig(**fields)
 

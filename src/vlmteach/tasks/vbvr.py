@@ -2,7 +2,8 @@
 
 Data:          <root>/In-Domain_50|Out-of-Domain_50/<task>/<00000>/{first_frame.png, final_frame.png,
                ground_truth.mp4, prompt.txt}, plus our instance.json (absent in official data).
-Model outputs: <out>/<split folder>/<task>/<00000>.mp4, so the official kit can score them.
+Model outputs: <out>/<split folder>/<task>/<00000>.mp4, so the official kit can score them,
+               conformed to the sample (`conform`): its first frame's size, the ground truth's fps.
 """
 
 from __future__ import annotations
@@ -15,17 +16,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
-from vlmteach.errors import TaskError
+from vlmteach.errors import TaskError, VlmteachError
 from vlmteach.tasks.base import Instance, Score
 from vlmteach.tasks.generic import generic_score
 from vlmteach.tasks.registry import family_names, get_family
+from vlmteach.tasks.vbvr_catalog import lookup
 from vlmteach.video import Video, read_image, read_video, write_image, write_video
+from vlmteach.video.io import probe_video
 
 SPLIT_FOLDERS = {"in": "In-Domain_50", "ood": "Out-of-Domain_50"}
 FOLDER_SPLITS = {v: k for k, v in SPLIT_FOLDERS.items()}
 INSTANCE_FILE = "instance.json"
 VIEW_SIZE = 256  # small videos are upscaled (nearest neighbour) to at least this many pixels a side
+VBVR_FPS = 16.0  # the benchmark's frame rate, for samples without a ground-truth video to read it from
+EXPORT_FRAMES = ("model", "gt")  # keep the reasoner's frame count, or resample to the ground truth's
+EXPORT_FIRST = ("condition", "model")  # frame 0 is the conditioning image (as I2V pipelines return), or the model's
 
 
 @dataclass
@@ -39,6 +46,20 @@ class Sample:
     prompt: str
     first_frame: torch.Tensor  # (3, H, W)
     instance: Instance | None
+
+    @property
+    def faculty(self) -> str:
+        """Our family's faculty, else the VBVR task table's, else "unknown"."""
+        if self.instance is not None:
+            return self.instance.faculty
+        known = lookup(self.task)
+        return known[0] if known else "unknown"
+
+    @property
+    def gt_timing(self) -> tuple[int | None, float]:
+        """(frame count, fps) of ground_truth.mp4, read without decoding it; (None, 16) without one."""
+        path = self.folder / "ground_truth.mp4"
+        return probe_video(path) if path.exists() else (None, VBVR_FPS)
 
     @property
     def final_frame(self) -> torch.Tensor | None:
@@ -140,6 +161,45 @@ def output_path(out: str | Path, split: str, task: str, index: str | int) -> Pat
     """Where the official kit expects a model's video: <out>/<split folder>/<task>/<00000>.mp4."""
     name = f"{index:05d}" if isinstance(index, int) else index
     return Path(out) / SPLIT_FOLDERS[split] / task / f"{name}.mp4"
+
+
+def check_export(frames: str, first: str) -> None:
+    if frames not in EXPORT_FRAMES:
+        raise VlmteachError(f"unknown export frames {frames!r}; valid: {', '.join(EXPORT_FRAMES)}")
+    if first not in EXPORT_FIRST:
+        raise VlmteachError(f"unknown export first frame {first!r}; valid: {', '.join(EXPORT_FIRST)}")
+
+
+def _resize(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(T, 3, h, w) -> (T, 3, H, W): whole-number upscales by nearest neighbour (crisp cells),
+    anything else by antialiased bilinear interpolation."""
+    (h, w), (big_h, big_w) = frames.shape[-2:], size
+    if (h, w) == (big_h, big_w):
+        return frames
+    if big_h % h == 0 and big_w % w == 0 and big_h // h == big_w // w:
+        k = big_h // h
+        return frames.repeat_interleave(k, dim=-2).repeat_interleave(k, dim=-1)
+    out = [F.interpolate(frames[i: i + 8], size=size, mode="bilinear", align_corners=False, antialias=True)
+           for i in range(0, frames.shape[0], 8)]  # a few frames at a time: 1024 px videos are large
+    return torch.cat(out).clamp(0, 1)
+
+
+def conform(video: Video, sample: Sample, frames: str = "model", first: str = "condition") -> Video:
+    """The video as the benchmark's kit expects it for this sample: at the size of first_frame.png, at
+    the ground truth's fps (16 without one), with the reasoner's frame count or resampled to the
+    ground truth's (`frames="gt"`), and frame 0 the conditioning image (`first="condition"`)."""
+    check_export(frames, first)
+    count, fps = sample.gt_timing
+    clip = video.frames
+    if frames == "gt" and count and count != clip.shape[0]:
+        index = torch.linspace(0, clip.shape[0] - 1, count).round().long()
+        clip = clip[index]
+    h, w = sample.first_frame.shape[-2:]
+    size = (h + h % 2, w + w % 2)  # H.264 (yuv420p) needs even sides, as the generators' own videos have
+    clip = _resize(clip, size)
+    if first == "condition":
+        clip = torch.cat([_resize(sample.first_frame[None], size).to(clip), clip[1:]])
+    return Video(clip, fps)
 
 
 def export_video(video: Video, out: str | Path, split: str, task: str, index: str | int) -> Path:

@@ -45,6 +45,24 @@ def read_video(path: str | Path) -> Video:
     return Video(from_uint8(array), fps)
 
 
+def probe_video(path: str | Path) -> tuple[int, float]:
+    """(frame count, fps) of an .mp4 or .gif without decoding it into memory."""
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: no such file")
+    try:
+        if path.suffix.lower() == ".gif":
+            with Image.open(path) as im:
+                n = getattr(im, "n_frames", 1)
+                duration = im.info.get("duration") or 1000 / DEFAULT_FPS
+            return n, 1000.0 / float(duration)
+        with imageio.get_reader(path, format="FFMPEG") as reader:
+            fps = float(reader.get_meta_data().get("fps") or DEFAULT_FPS)
+            return reader.count_frames(), fps
+    except Exception as exc:  # decoders raise many types; the user needs the file name
+        raise VideoError(f"{path}: cannot read video ({type(exc).__name__}: {exc})") from None
+
+
 def _rgb(frame: np.ndarray) -> np.ndarray:
     if frame.ndim == 2:
         frame = np.repeat(frame[..., None], 3, axis=2)
