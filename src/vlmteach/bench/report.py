@@ -16,9 +16,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from vlmteach.bench.official import load_official
+from vlmteach.bench.store import line_key
 from vlmteach.errors import VideoError, VlmteachError
 from vlmteach.methods import is_upper_bound
 from vlmteach.tasks import FACULTIES, SPLITS
+from vlmteach.tasks.generic import SCORER as GENERIC_SCORER
 from vlmteach.video import Video, read_video, uniform_indices, write_video
 
 RESULTS, CONFIG = "results.jsonl", "config.json"
@@ -63,6 +66,7 @@ class MethodSummary:
     calls: dict[str, float]  # COST_KEYS -> mean per sample
     peak_mem_mb: float | None  # max over samples
     peak_mem_kind: str  # "cuda-allocated", "process-rss" (an upper bound), or both joined by "/"
+    official: float | None = None  # Overall of the official kit's scores (bench/official.py), when imported
 
 
 def load_results(rundir: str | Path) -> list[dict[str, Any]]:
@@ -110,6 +114,8 @@ def summarize(results: Sequence[dict[str, Any]], methods: Sequence[str] = ()) ->
         mine = [r for r in results if r["method"] == method]
         ok = [r for r in mine if _ok(r)]
         splits = {s: _split_mean(ok, s) for s in SPLITS}
+        kit = [{**r, "score": r["official"]} for r in ok if r.get("official") is not None]
+        kit_splits = [v for v in (_split_mean(kit, s) for s in SPLITS) if v is not None]
         faculties: dict[str, list[float]] = {}
         for r in ok:
             faculties.setdefault(_faculty(r), []).append(float(r["score"]))
@@ -127,6 +133,7 @@ def summarize(results: Sequence[dict[str, Any]], methods: Sequence[str] = ()) ->
                    if (v := _mean([c[k] for c in costs if c.get(k) is not None])) is not None},
             peak_mem_mb=max(mem) if mem else None,
             peak_mem_kind="/".join(sorted({str(c["peak_mem_kind"]) for c in costs if c.get("peak_mem_kind")})),
+            official=_mean(kit_splits),
         ))
     return rows
 
@@ -151,6 +158,10 @@ def write_report(rundir: str | Path, max_instances: int = DEFAULT_MAX_INSTANCES)
         raise VlmteachError(f"max_instances must be >= 0, got {max_instances}")
     rundir = Path(rundir)
     results = load_results(rundir)
+    official = load_official(rundir)
+    for r in results:
+        if line_key(r) in official:
+            r["official"] = official[line_key(r)]
     config = load_config(rundir)
     order = _method_order(results, config.get("methods") or ())
     rows = summarize(results, order)
@@ -230,13 +241,41 @@ def _fmt(value: float | None, spec: str = ".3f") -> str:
 
 def _main_cells(rows: Sequence[MethodSummary], short: bool) -> tuple[list[str], list[list[str]]]:
     faculties = _sort_faculties({f for r in rows for f in r.faculties})
-    header = ["Method", "Overall", "In" if short else "In-domain", "OOD" if short else "Out-of-domain",
-              *[_SHORT.get(f, f) if short else f.capitalize() for f in faculties],
+    kit = any(r.official is not None for r in rows)
+    header = ["Method", "Overall", *(["Official"] if kit else []), "In" if short else "In-domain",
+              "OOD" if short else "Out-of-domain", *[_SHORT.get(f, f) if short else f.capitalize() for f in faculties],
               "Wall s" if short else "Wall s / sample", "Steps", "n", "Failed"]
-    body = [[_label(r.method), _fmt(r.overall), _fmt(r.in_domain), _fmt(r.ood),
-             *[_fmt(r.faculties.get(f)) for f in faculties],
+    body = [[_label(r.method), _fmt(r.overall), *([_fmt(r.official)] if kit else []), _fmt(r.in_domain),
+             _fmt(r.ood), *[_fmt(r.faculties.get(f)) for f in faculties],
              _fmt(r.wall_s, ".2f"), _fmt(r.steps, ".1f"), str(r.n), str(r.failed)] for r in rows]
     return header, body
+
+
+def _scorer_kind(r: dict[str, Any]) -> str:
+    scorer = r.get("scorer")
+    if scorer is None:
+        return "unrecorded"
+    if scorer == GENERIC_SCORER:
+        return "generic comparison"
+    return "rules" if scorer == r.get("family") else str(scorer)
+
+
+def scorer_note(results: Sequence[dict[str, Any]]) -> str:
+    """Which scorer produced the numbers of each split column (and the official one), in words."""
+    ok = [r for r in results if _ok(r)]
+    parts = []
+    for split in SPLITS:
+        kinds = sorted({_scorer_kind(r) for r in ok if r.get("split") == split})
+        if kinds:
+            parts.append(f"{SPLIT_NAMES[split]}: {' and '.join(kinds)}")
+    text = "Scorers: " + "; ".join(parts) + "." if parts else ""
+    if any(_scorer_kind(r) == "generic comparison" for r in ok):
+        text += (" \"rules\" is the family's rule-based scorer; \"generic comparison\" compares the video's first "
+                 "and last frames with the sample's first_frame.png and final_frame.png. It is not the benchmark's "
+                 "metric: it ranks methods on these samples and no more.")
+    if any(r.get("official") is not None for r in ok):
+        text += " Official: the score the VBVR-Bench evaluation kit gave the exported video (imported)."
+    return text.strip()
 
 
 def _label(method: str) -> str:
@@ -313,14 +352,22 @@ def _paired_cells(results: Sequence[dict[str, Any]], order: list[str]) -> tuple[
 
 
 def _family_cells(results: Sequence[dict[str, Any]], order: list[str]) -> tuple[list[str], list[list[str]]]:
-    header = ["Family", "Split", "Faculty", *order]
+    kit = [m for m in order if any(r.get("official") is not None and r["method"] == m for r in results)]
+    header = ["Family", "Split", "Faculty", "Scorer", *order, *[f"{m} (official)" for m in kit]]
     families: dict[tuple, dict[str, list[float]]] = {}
+    scorers: dict[tuple, set[str]] = {}
     for r in sorted(results, key=_instance_key):
-        scores = families.setdefault((*_instance_key(r)[:3], _faculty(r)), {})
+        key = (*_instance_key(r)[:3], _faculty(r))
+        scores = families.setdefault(key, {})
         if _ok(r):
             scores.setdefault(r["method"], []).append(float(r["score"]))
-    body = [[family, SPLIT_NAMES.get(split, split), faculty, *[_fmt(_mean(scores.get(m, []))) for m in order]]
-            for (_, split, family, faculty), scores in families.items()]
+            scorers.setdefault(key, set()).add(_scorer_kind(r))
+            if r.get("official") is not None:
+                scores.setdefault(f"{r['method']}\0official", []).append(float(r["official"]))
+    body = [[family, SPLIT_NAMES.get(split, split), faculty, " and ".join(sorted(scorers.get(key, {"-"}))),
+             *[_fmt(_mean(scores.get(m, []))) for m in order],
+             *[_fmt(_mean(scores.get(f"{m}\0official", []))) for m in kit]]
+            for key, scores in families.items() for (_, split, family, faculty) in [key]]
     return header, body
 
 
@@ -415,7 +462,7 @@ def _overview(rundir: Path, config: dict[str, Any], results: Sequence[dict[str, 
 
 
 CONVENTIONS = ("Scores are in [0, 1]. In-domain and Out-of-domain: the mean over the split's families of "
-               "each family's mean score (VBVR-Bench convention); Overall: the mean of the two (or the one "
+               "each family's mean score (VBVR-Bench's way of averaging); Overall: the mean of the two (or the one "
                "that exists). Faculty columns: the mean over that faculty's instances. Failed results are "
                "counted under Failed and left out of every mean; costs are means over ok samples.")
 
@@ -434,6 +481,8 @@ def _markdown(rundir: Path, config: dict[str, Any], results: Sequence[dict[str, 
 ## Main table
 
 {_md_table(*_main_cells(rows, short=False))}
+
+{scorer_note(results)}
 
 ## Paired differences
 
@@ -464,7 +513,7 @@ Every instance with its videos side by side: [report.html](report.html).
 
 Family mean scores per method.
 
-{_md_table(*_family_cells(results, order), text_columns=3)}
+{_md_table(*_family_cells(results, order), text_columns=4)}
 """
 
 
@@ -649,6 +698,7 @@ def _html(rundir: Path, config: dict[str, Any], results: Sequence[dict[str, Any]
 <p class="note">{html.escape(CONVENTIONS)}</p>
 <h2>Main table</h2>
 {_html_table(*_main_cells(rows, short=False))}
+<p class="note">{html.escape(scorer_note(results))}</p>
 <h2>Paired differences</h2>
 {_html_table(*_paired_cells(results, order))}
 <h2>Cost</h2>

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from vlmteach.errors import VlmteachError
 from vlmteach.bench.report import (
     DEFAULT_MAX_INSTANCES,
     load_config,
@@ -19,10 +20,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("rundir", help="run folder made by `vlmteach bench` (holds results.jsonl)")
     p.add_argument("--max-instances", type=int, default=DEFAULT_MAX_INSTANCES, metavar="N",
                    help=f"instances shown with their videos in report.html (default {DEFAULT_MAX_INSTANCES})")
+    p.add_argument("--official", default=None, metavar="SCORES.json",
+                   help="import the VBVR-Bench kit's per-sample scores (the <model>_vbvr_results.json its "
+                        "run_evaluation.py writes for RUNDIR/videos/<method>) as an Official column")
+    p.add_argument("--official-method", default=None, metavar="METHOD",
+                   help="the run method the kit scored, when its video paths do not say (they do when the kit "
+                        "was given RUNDIR/videos/<method> as --model_path)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.official_method and not args.official:
+        raise VlmteachError("--official-method needs --official SCORES.json")
+    if args.official:
+        from vlmteach.bench.official import import_official
+
+        results = load_results(args.rundir)
+        methods = list(dict.fromkeys([*(load_config(args.rundir).get("methods") or ()), *(r["method"] for r in results)]))
+        matched, unmatched = import_official(args.rundir, args.official, results, methods, args.official_method)
+        print(f"imported {matched} official score(s) from {args.official}")
+        for line in unmatched[:10]:
+            print(f"  not imported: {line}")
+        if len(unmatched) > 10:
+            print(f"  ... and {len(unmatched) - 10} more not imported")
+        if not matched:
+            raise VlmteachError(f"no sample of {args.official} matches a result of {args.rundir}; "
+                                "see the lines above")
     paths = write_report(args.rundir, max_instances=args.max_instances)
     rows = summarize(load_results(args.rundir), load_config(args.rundir).get("methods") or ())
     print(summary_table(rows))
