@@ -1,4 +1,5 @@
-"""`vlmteach tasks list|make`: the task catalog and instance folders in the VBVR-Bench layout."""
+"""`vlmteach tasks list|make|import-vbvr`: the task catalog, instance folders in the VBVR-Bench layout,
+and the import of VBVR generators' raw output into that layout."""
 
 from __future__ import annotations
 
@@ -26,6 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     mk.add_argument("--difficulty", type=int, default=None, help="difficulty level (default: the family's)")
     mk.add_argument("--out", required=True, help="root folder of the VBVR layout")
     mk.set_defaults(run=run_make)
+
+    imp = tsub.add_parser("import-vbvr", help="copy VBVR data generators' output into the benchmark's layout")
+    imp.add_argument("src", help="a generator's output folder (<domain>_task/<domain>_NNNNNNNN/ sample folders)")
+    imp.add_argument("--out", required=True, help="root of the VBVR-Bench layout to add the samples to")
+    imp.add_argument("--task", default=None, metavar="ID",
+                     help="the VBVR task of every sample (e.g. G-174), when metadata.json and folder names do not say")
+    imp.set_defaults(run=run_import)
 
 
 def catalog() -> list[dict]:
@@ -61,4 +69,19 @@ def run_make(args: argparse.Namespace) -> int:
     for family in families:
         for seed in range(args.seed, args.seed + args.n):
             print(write_sample(family.generate(seed, args.difficulty), args.out))
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from vlmteach.tasks.vbvr_import import import_vbvr
+
+    done = import_vbvr(args.src, args.out, args.task)
+    if not done:
+        print(f"nothing new to import from {args.src} (every sample was imported into {args.out} before)")
+    for item in done:
+        print(f"{item.source} -> {item.dest}")
+    tasks = sorted({(i.task, i.split) for i in done})
+    for task, split in tasks:
+        n = sum(i.task == task for i in done)
+        print(f"imported {n} sample(s) of {task} ({'in-domain' if split == 'in' else 'out-of-domain'})")
     return 0
