@@ -269,10 +269,13 @@ def scorer_note(results: Sequence[dict[str, Any]]) -> str:
         if kinds:
             parts.append(f"{SPLIT_NAMES[split]}: {' and '.join(kinds)}")
     text = "Scorers: " + "; ".join(parts) + "." if parts else ""
-    if any(_scorer_kind(r) == "generic comparison" for r in ok):
-        text += (" \"rules\" is the family's rule-based scorer; \"generic comparison\" compares the video's first "
-                 "and last frames with the sample's first_frame.png and final_frame.png. It is not the benchmark's "
-                 "metric: it ranks methods on these samples and no more.")
+    kinds = {_scorer_kind(r) for r in ok}
+    if "rules" in kinds:
+        text += " \"rules\": each family's rule-based scorer."
+    if "generic comparison" in kinds:
+        text += (" \"generic comparison\": the video's first and last frames compared with the sample's "
+                 "first_frame.png and final_frame.png, and its smoothness. It is not the benchmark's metric: it "
+                 "ranks methods on these samples and no more.")
     if any(r.get("official") is not None for r in ok):
         text += " Official: the score the VBVR-Bench evaluation kit gave the exported video (imported)."
     return text.strip()
@@ -653,7 +656,9 @@ def _instance_html(rundir: Path, results: list[dict[str, Any]], config: dict[str
     scores = [float(r["score"]) for r in results if _ok(r)]
     best = max(scores) if len(scores) > 1 else None
     cells = "".join(_method_cell(rundir, r, best, _tau(config, r["method"]), tmp) for r in results)
-    about = f"seed {first.get('seed')}, difficulty {first.get('difficulty')}, {_faculty(first)}"
+    about = (f"sample {first['sample']}, noise seed {first.get('seed')}" if first.get("sample") is not None
+             else f"seed {first.get('seed')}, difficulty {first.get('difficulty')}")
+    about += f", {_faculty(first)}, scored by {_scorer_kind(first)}"
     head = f"<b>{html.escape(str(first['family']))} #{int(first['index'])}</b> {html.escape(about)}"
     return (f'<div class="inst"><div class="head">{head}</div><div class="top">{frame}<div>'
             f'<p class="prompt">{html.escape(str(first.get("prompt", "")))}</p>'
