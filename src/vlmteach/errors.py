@@ -11,3 +11,7 @@ class VideoError(VlmteachError):
 
 class TaskError(VlmteachError):
     """An unknown task family, a bad difficulty, or a malformed instance folder."""
+
+
+class VlmteachWarning(UserWarning):
+    """Something the user should know that does not stop the command (the CLI prints it as one line)."""

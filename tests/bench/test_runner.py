@@ -54,7 +54,7 @@ def test_an_interrupted_run_resumes_without_loss_or_duplicates(tmp_path):
     assert len(first) == 2
     with pytest.raises(VlmteachError, match="--resume"):
         run_bench(config(out))
-    with pytest.raises(VlmteachError, match="different settings .*seed"):
+    with pytest.raises(VlmteachError, match="other settings .*seed: started"):
         run_bench(config(out, resume=True, seed=1_000_500))
     started = []
     run_bench(config(out, resume=True), Hooks(start=lambda todo, total: started.append((todo, total))))
@@ -68,10 +68,20 @@ def test_an_interrupted_run_resumes_without_loss_or_duplicates(tmp_path):
 
 
 def test_a_failing_job_is_recorded_not_raised(tmp_path):
-    rundir = run_bench(config(tmp_path / "run", methods="vanilla,best_of_n[n=auto]", families=["maze"]))
+    cfg = config(tmp_path / "run", methods="vanilla,best_of_n", families=["maze"])
+    cfg.methods = ["vanilla", "best_of_n[n=auto]"]  # past the start-time check: a job that fails when it runs
+    rundir = run_bench(cfg)
     got = {x["method"]: x for x in lines(rundir)}
     assert got["vanilla"]["status"] == "ok"
     assert got["best_of_n[n=auto]"]["status"] == "failed" and "budget" in got["best_of_n[n=auto]"]["error"]
+
+
+def test_n_auto_without_teacher_tto_is_refused_before_any_job(tmp_path):
+    with pytest.raises(VlmteachError, match="teacher_tto is not in --methods"):
+        config(tmp_path / "run", methods="vanilla,best_of_n[n=auto]", families=["maze"])
+    with pytest.raises(VlmteachError, match="teacher_tto is not in --methods"):
+        config(tmp_path / "run", methods="vanilla,best_of_n", sets={"best_of_n": {"n": "auto"}})
+    assert not (tmp_path / "run").exists()
 
 
 def test_cost_matched_best_of_n_gets_teacher_tto_budget(tmp_path):

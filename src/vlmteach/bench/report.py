@@ -8,6 +8,7 @@ import html
 import json
 import math
 import tempfile
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ import torch
 
 from vlmteach.bench.official import load_official
 from vlmteach.bench.store import line_key
-from vlmteach.errors import VideoError, VlmteachError
+from vlmteach.errors import VideoError, VlmteachError, VlmteachWarning
 from vlmteach.methods import is_upper_bound
 from vlmteach.tasks import FACULTIES, SPLITS
 from vlmteach.tasks.generic import SCORER as GENERIC_SCORER
@@ -78,18 +79,23 @@ def load_results(rundir: str | Path) -> list[dict[str, Any]]:
     lines = [(number, text) for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if text.strip()]
     results: dict[tuple, dict[str, Any]] = {}
+    skipped = []
     for k, (number, text) in enumerate(lines):
         try:
             row = json.loads(text)
-        except json.JSONDecodeError as exc:
-            if k == len(lines) - 1:
-                break
-            raise VlmteachError(f"{path}:{number}: not a JSON line ({exc})") from None
-        missing = [f for f in _KEY_FIELDS if not isinstance(row, dict) or f not in row]
-        if missing:
-            raise VlmteachError(f"{path}:{number}: a result line needs {', '.join(_KEY_FIELDS)}; "
-                                f"missing {', '.join(missing)}")
+        except json.JSONDecodeError:
+            if k < len(lines) - 1:  # a torn last line is a killed run's, not worth a word
+                skipped.append(number)
+            continue
+        if any(not isinstance(row, dict) or f not in row for f in _KEY_FIELDS):
+            skipped.append(number)
+            continue
         results[tuple(row[f] for f in _KEY_FIELDS)] = row
+    if skipped:
+        numbers = ", ".join(map(str, skipped[:5])) + (" ..." if len(skipped) > 5 else "")
+        warnings.warn(f"{path}: skipped {len(skipped)} corrupt line(s) (line {numbers}); the report uses the rest. "
+                      f"`vlmteach bench --out {path.parent} --resume` sets them aside and reruns their jobs",
+                      VlmteachWarning, stacklevel=2)
     return list(results.values())
 
 

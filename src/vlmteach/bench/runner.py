@@ -57,12 +57,23 @@ class BenchConfig:
     def __post_init__(self) -> None:
         self.export = {**DEFAULT_EXPORT, **self.export}
         check_export(**self.export)
+        if self.n_per_family is not None and self.n_per_family < 1:
+            raise VlmteachError(f"--n-per-family must be >= 1, got {self.n_per_family}")
         if self.executor not in EXECUTORS:
             raise VlmteachError(f"unknown executor {self.executor!r}; valid: {', '.join(EXECUTORS)}")
         if isinstance(self.methods, str):
             self.methods = parse_method_list(self.methods)
         for label in self.methods:  # validate every label and option before anything runs
             build_method(label, self.sets)
+        names = sorted({split_label(label)[0] for label in self.methods})
+        stray = sorted(set(self.sets) - set(names))
+        if stray:
+            raise VlmteachError(f"--set {stray[0]}.…: {stray[0]} is not among the run's methods ({', '.join(names)}); "
+                                "drop the --set or add the method to --methods")
+        auto = [label for label in self.methods if _needs_budget(label, self.sets)]
+        if auto and _budget_label(self.methods) is None:
+            raise VlmteachError(f"{auto[0]} spends teacher_tto's wall time per instance, but teacher_tto is not in "
+                                "--methods; add it (e.g. --methods teacher_tto,best_of_n[n=auto]) or give n a number")
 
     def identity(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in IDENTITY}
@@ -91,14 +102,15 @@ def method_configs(cfg: BenchConfig) -> dict[str, dict[str, Any]]:
     return {label: asdict(build_method(label, cfg.sets).config) for label in cfg.methods}
 
 
-def job_order(labels: list[str]) -> list[str]:
+def job_order(labels: list[str], sets: dict[str, dict[str, str]] | None = None) -> list[str]:
     """Methods that need a budget (best_of_n n=auto) run after teacher_tto on the same instance."""
-    needs = [x for x in labels if _needs_budget(x)]
+    needs = [x for x in labels if _needs_budget(x, sets)]
     return [x for x in labels if x not in needs] + needs
 
 
-def _needs_budget(label: str) -> bool:
+def _needs_budget(label: str, sets: dict[str, dict[str, str]] | None = None) -> bool:
     name, options = split_label(label)
+    options = {**(sets or {}).get(name, {}), **options}
     return name in ("best_of_n", "pass_at_n") and options.get("n", "") == "auto"
 
 
@@ -126,11 +138,12 @@ def prepare(cfg: BenchConfig) -> tuple[Path, ResultStore, dict[str, Any]]:
         if not cfg.resume:
             raise VlmteachError(f"{rundir} already holds a run; pass --resume to continue it, or choose a new --out")
         if old is not None:
-            diff = [k for k in IDENTITY  # compared as JSON stores them
-                    if old.get(k, IDENTITY_DEFAULTS.get(k)) != json.loads(json.dumps(getattr(cfg, k)))]
+            now = {k: json.loads(json.dumps(getattr(cfg, k))) for k in IDENTITY}  # compared as JSON stores them
+            diff = [f"{k}: started {old.get(k, IDENTITY_DEFAULTS.get(k))!r}, now {now[k]!r}"
+                    for k in IDENTITY if old.get(k, IDENTITY_DEFAULTS.get(k)) != now[k]]
             if diff:
-                raise VlmteachError(f"{rundir}: --resume with different settings ({', '.join(diff)}) than the run "
-                                    f"was started with; use a new --out, or the original settings (see {path})")
+                raise VlmteachError(f"{rundir}: --resume with other settings than the run was started with "
+                                    f"({'; '.join(diff)}); leave them out to use the run's, or choose a new --out")
             for label in cfg.methods:
                 if label in old.get("method_configs", {}) and old["method_configs"][label] != resolved[label]:
                     raise VlmteachError(f"{rundir}: method {label!r} resolves to other options than when the run "
@@ -147,7 +160,7 @@ def prepare(cfg: BenchConfig) -> tuple[Path, ResultStore, dict[str, Any]]:
 def plan(items: list[Item], labels: list[str], store: ResultStore, cfg: BenchConfig) -> Iterator[Job]:
     """Jobs not yet done, instance by instance, in job_order (budgets are filled in at run time)."""
     for item in items:
-        for label in job_order(labels):
+        for label in job_order(labels, cfg.sets):
             if not store.done(job_key(item.key, label), cfg.retry_failed):
                 yield Job(item.to_ref(), item.key, label, cfg.sets, export=dict(cfg.export))
 
@@ -155,7 +168,7 @@ def plan(items: list[Item], labels: list[str], store: ResultStore, cfg: BenchCon
 def budget_for(job: Job, labels: list[str], store: ResultStore) -> float | None:
     """The wall time of the budget method (teacher_tto) on the job's instance, if it ran and succeeded."""
     budget_label = _budget_label(labels)
-    if not _needs_budget(job.method) or budget_label is None:
+    if not _needs_budget(job.method, job.sets) or budget_label is None:
         return None
     ref = store.get(job_key(job.item_key, budget_label))
     return ref["cost"]["wall_s"] if ref and ref.get("status") == "ok" else None
@@ -177,7 +190,7 @@ def run_bench(cfg: BenchConfig, hooks: Hooks | None = None, executor: Executor |
     budget_label = _budget_label(cfg.methods)
 
     def blocked(job: Job) -> bool:
-        if not _needs_budget(job.method) or budget_label is None:
+        if not _needs_budget(job.method, job.sets) or budget_label is None:
             return False
         key = job_key(job.item_key, budget_label)
         return key in open_keys and store.get(key) is None

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
+from vlmteach.errors import VlmteachWarning
+
 RESULTS = "results.jsonl"
+CORRUPT = "results.corrupt.jsonl"  # lines set aside by ResultStore, with their line numbers
 
 
 def job_key(item_key: str, method: str) -> str:
@@ -39,7 +43,35 @@ class ResultStore:
     def __init__(self, rundir: str | Path):
         self.path = Path(rundir) / RESULTS
         self._repair()
+        self._set_aside()
         self.lines: dict[str, dict[str, Any]] = {line_key(x): x for x in read_lines(self.path)}
+
+    def _set_aside(self) -> None:
+        """Move corrupt lines (not JSON, or without a job's identity) to results.corrupt.jsonl with their
+        line numbers, never dropping them, so that their jobs run again and the report reads the rest."""
+        if not self.path.exists():
+            return
+        raw = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
+        good, bad = [], []
+        for number, text in enumerate(raw, 1):
+            try:
+                line = json.loads(text)
+                line_key(line)
+                good.append(text)
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                if text.strip():
+                    bad.append({"line": number, "text": text})
+        if not bad:
+            return
+        with open(self.path.with_name(CORRUPT), "a", encoding="utf-8") as side:
+            for entry in bad:
+                side.write(json.dumps(entry) + "\n")
+        tmp = self.path.with_name(f".{RESULTS}.tmp")
+        tmp.write_text("".join(t + "\n" for t in good), encoding="utf-8")
+        os.replace(tmp, self.path)
+        numbers = ", ".join(str(e["line"]) for e in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        warnings.warn(f"{self.path}: {len(bad)} corrupt line(s) (line {numbers}) moved to {CORRUPT}; "
+                      "their jobs run again", VlmteachWarning, stacklevel=2)
 
     def _repair(self) -> None:
         """Cut a torn last line (no trailing newline) left by a process killed mid-write."""

@@ -4,9 +4,9 @@ of every family) on the tiny world, with a report; a few minutes on 2 CPU cores.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from vlmteach.cli.bench_cmd import DEFAULT_METHODS, run_and_report
+from vlmteach.cli.paths import check_output_folder
 
 DEMO_OUT = "vlmteach-demo"
 DEMO_N = 2
@@ -17,13 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=DEMO_OUT, help=f"run folder (default {DEMO_OUT}); an existing one is resumed")
     p.add_argument("--n-per-family", type=int, default=DEMO_N, metavar="N",
                    help=f"instances per family (default {DEMO_N})")
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, resume_hint=lambda a: f"vlmteach demo --out {a.out}")
 
 
 def run(args: argparse.Namespace) -> int:
     from vlmteach.bench.runner import BenchConfig
 
-    out = Path(args.out)
+    out = check_output_folder(args.out)
     resume = (out / "config.json").exists()
     print(f"vlmteach demo: {DEFAULT_METHODS} on {args.n_per_family} instance(s) of each built-in family, "
           f"tiny reasoner and teacher, into {out}/" + (" (resuming)" if resume else ""))

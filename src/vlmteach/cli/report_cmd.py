@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from vlmteach.cli.paths import check_output_folder
 from vlmteach.errors import VlmteachError
 from vlmteach.bench.report import (
     DEFAULT_MAX_INSTANCES,
@@ -30,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_folder(args.rundir, "RUNDIR")
     if args.official_method and not args.official:
         raise VlmteachError("--official-method needs --official SCORES.json")
     if args.official:

@@ -10,6 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from vlmteach.cli.bench_cmd import add_model_args
+from vlmteach.cli.paths import check_output_file
 from vlmteach.errors import VlmteachError
 
 
@@ -29,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+MIN_SIDE, MAX_SIDE = 16, 8192  # pixels: a smaller image holds no task, a larger one is surely a mistake
+
+
 def _problem(args: argparse.Namespace):
     """(Problem with its ground truth as `reference` where known, scorer or None, description)."""
     from vlmteach.bench.suites import builtin_item, check_eval_seed, folder_item
@@ -36,10 +40,17 @@ def _problem(args: argparse.Namespace):
     from vlmteach.tasks.vbvr import read_sample
     from vlmteach.video import read_image
 
+    if args.prompt is not None and not args.prompt.strip():
+        raise VlmteachError("--prompt is empty; give the instruction in words")
     if args.image:
         if not args.prompt:
             raise VlmteachError("--image needs --prompt (the instruction)")
-        return Problem(read_image(args.image), args.prompt, args.seed), None, args.image
+        image = read_image(args.image)
+        h, w = image.shape[-2:]
+        if min(h, w) < MIN_SIDE or max(h, w) > MAX_SIDE:
+            raise VlmteachError(f"--image {args.image}: {w}x{h} pixels; give an image whose sides are "
+                                f"{MIN_SIDE} to {MAX_SIDE} pixels")
+        return Problem(image, args.prompt.strip(), args.seed), None, args.image
     if args.prompt:
         raise VlmteachError("--prompt goes with --image; an instance or family brings its own prompt")
     if args.family:
@@ -63,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".mp4", ".gif"):
         raise VlmteachError(f"--out {out}: must end in .mp4 or .gif")
     side = [out.with_suffix(".json"), out.with_suffix(".loss.png")]
+    for path in (out, *side):  # before any compute: an unwritable --out must not cost the whole optimization
+        check_output_file(path)
     if not args.force and any(p.exists() for p in [out, *side]):
         raise VlmteachError(f"{out} (or its .json / .loss.png) exists; pass --force to overwrite or pick another --out")
     sets = parse_sets(args.sets)
@@ -93,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
 
         problem.scorer = (lambda v: scorer(v).total) if scorer else None
         result = method.run(reasoner, teacher, problem, progress)
+    (ih, iw), (vh, vw) = problem.first_frame.shape[-2:], result.video.size
+    if abs(iw / ih - vw / vh) > 0.01 * iw / ih:
+        print(f"note: the reasoner works at {vw}x{vh}, so the {iw}x{ih} image was resized to another aspect ratio")
     out.parent.mkdir(parents=True, exist_ok=True)
     write_video(result.video, out, max(1, 256 // max(result.video.size)))
     trace = result.trace

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
+from vlmteach.cli.paths import check_output_folder
 from vlmteach.errors import TaskError
 from vlmteach.tasks import all_families, family_names, get_family
 from vlmteach.tasks.vbvr import write_sample
@@ -23,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     mk = tsub.add_parser("make", help="write instances in the VBVR-Bench layout")
     mk.add_argument("--family", required=True, help="a family name, or 'all'")
     mk.add_argument("--n", type=int, default=1, help="instances per family (default 1)")
-    mk.add_argument("--seed", type=int, default=0, help="first seed; seeds S..S+N-1 (default 0)")
+    mk.add_argument("--seed", type=int, default=1_000_000,
+                    help="first seed; seeds S..S+N-1 (default 1,000,000, the first evaluation seed)")
     mk.add_argument("--difficulty", type=int, default=None, help="difficulty level (default: the family's)")
     mk.add_argument("--out", required=True, help="root folder of the VBVR layout")
     mk.set_defaults(run=run_make)
@@ -57,11 +60,25 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn_training_seeds(first: int, last: int) -> None:
+    """Instances of training or development seeds are fine to look at, misleading to evaluate on."""
+    from vlmteach.train.seeds import DEV_SEEDS, EVAL_SEED_MIN, REASONER_SEEDS, TEACHER_SEEDS
+
+    for name, (lo, hi) in (("the tiny reasoner's training", REASONER_SEEDS),
+                           ("the tiny teacher's training", TEACHER_SEEDS), ("the development", DEV_SEEDS)):
+        if first < hi and last >= lo:
+            print(f"vlmteach: warning: seeds {first:,}..{last:,} overlap {name} seeds [{lo:,}, {hi:,}); "
+                  f"fine to look at, but evaluate on seeds >= {EVAL_SEED_MIN:,} (solve and bench refuse these)",
+                  file=sys.stderr)
+
+
 def run_make(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise TaskError(f"--n must be at least 1, got {args.n}")
     if args.seed < 0:
         raise TaskError(f"--seed must be non-negative, got {args.seed}")
+    check_output_folder(args.out)
+    _warn_training_seeds(args.seed, args.seed + args.n - 1)
     names = family_names() if args.family == "all" else [args.family]
     families = [get_family(n) for n in names]  # fails early, with the known names, on a typo
     for family in families:
@@ -75,6 +92,7 @@ def run_make(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from vlmteach.tasks.vbvr_import import import_vbvr
 
+    check_output_folder(args.out)
     done = import_vbvr(args.src, args.out, args.task)
     if not done:
         print(f"nothing new to import from {args.src} (every sample was imported into {args.out} before)")

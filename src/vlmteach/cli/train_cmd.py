@@ -6,6 +6,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from vlmteach.cli.paths import check_output_folder
 from vlmteach.errors import VlmteachError
 
 DEFAULT_OUT = "vlmteach-weights"
@@ -33,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise VlmteachError("--device cuda: no CUDA device is available here; use --device cpu")
+    check_output_folder(args.out)
     extra = {"steps": args.steps} if args.steps else {}
     if args.model == "reasoner" and args.member is not None:
         raise VlmteachError("--member is for `train teacher` only: the reasoner is one net")

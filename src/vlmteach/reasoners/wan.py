@@ -7,6 +7,7 @@ Built from a local folder or an offline Hugging Face cache only (see docs/real-m
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -257,13 +258,19 @@ class WanReasoner(PeftLoraMixin, Reasoner):
             return True
 
         def offline_error(sub: str, exc: Exception) -> VlmteachError:
-            return VlmteachError(f"cannot load {sub} of {path!r} offline: {exc}. Pass a local folder, or a hub id "
+            if not root.exists():
+                return VlmteachError(f"--reasoner wan:{path}: no such folder, and no model of that name in the Hugging "
+                                     "Face cache (nothing is downloaded); pass a diffusers-format Wan folder")
+            reason = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
+            return VlmteachError(f"cannot load {sub} of {path!r} offline: {reason}. Pass a local folder, or a hub id "
                                  "already in the Hugging Face cache")
 
         def config(loader, sub: str) -> dict[str, Any]:
             present(sub)
             try:
-                return loader.load_config(str(path), subfolder=sub, local_files_only=True)
+                with warnings.catch_warnings():  # hub deprecation chatter about an offline lookup: not the user's concern
+                    warnings.simplefilter("ignore")
+                    return loader.load_config(str(path), subfolder=sub, local_files_only=True)
             except OSError as exc:
                 raise offline_error(sub, exc) from None
 

@@ -13,6 +13,7 @@ P("Yes") as the first answer token.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -290,10 +291,16 @@ class QwenVLTeacher(Teacher):
         cfg = dataclasses.replace(cfg or QwenVLConfig(), **_checked(options))
         transformers = _transformers()
         try:
-            config = transformers.AutoConfig.from_pretrained(str(path), local_files_only=True)
+            with warnings.catch_warnings():  # hub chatter about an offline lookup is not the user's concern
+                warnings.simplefilter("ignore")
+                config = transformers.AutoConfig.from_pretrained(str(path), local_files_only=True)
         except (OSError, ValueError) as exc:
+            if not Path(path).exists():
+                raise VlmteachError(f"--teacher qwen_vl:{path}: no such folder, and no model of that name in the Hugging "
+                                    "Face cache (nothing is downloaded); pass a Qwen2.5-VL or Qwen3-VL folder") from None
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise VlmteachError(f"cannot load a model config from {str(path)!r} offline (a local folder or a model already in "
-                                f"the Hugging Face cache is needed): {exc}") from None
+                                f"the Hugging Face cache is needed): {reason}") from None
         kind = model_class(getattr(config, "model_type", None))
         device = resolve_device(cfg.device)
         dtype = resolve_dtype(cfg.dtype, device)

@@ -38,8 +38,9 @@ def read_video(path: str | Path) -> Video:
             array, fps = _read_gif(path)
     except VideoError:
         raise
-    except Exception as exc:  # decoders raise many types; the user needs the file name
-        raise VideoError(f"{path}: cannot read video ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # decoders raise many types; the user needs the file name, not ffmpeg's build dump
+        raise VideoError(f"cannot decode {path}: not a video {'ffmpeg' if suffix == '.mp4' else 'Pillow'} can read "
+                         f"({_first_line(exc)})") from None
     if array.shape[0] == 0:
         raise VideoError(f"{path}: video has no frames")
     return Video(from_uint8(array), fps)
@@ -60,7 +61,14 @@ def probe_video(path: str | Path) -> tuple[int, float]:
             fps = float(reader.get_meta_data().get("fps") or DEFAULT_FPS)
             return reader.count_frames(), fps
     except Exception as exc:  # decoders raise many types; the user needs the file name
-        raise VideoError(f"{path}: cannot read video ({type(exc).__name__}: {exc})") from None
+        raise VideoError(f"cannot decode {path}: not a video ffmpeg can read ({_first_line(exc)})") from None
+
+
+def _first_line(exc: Exception, limit: int = 120) -> str:
+    """The first line of an exception's text, shortened: decoders append pages of diagnostics."""
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _rgb(frame: np.ndarray) -> np.ndarray:
@@ -128,7 +136,7 @@ def read_image(path: str | Path) -> torch.Tensor:
         with Image.open(path) as im:
             array = np.asarray(im.convert("RGB"))
     except Exception as exc:
-        raise VideoError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
+        raise VideoError(f"cannot read {path}: not an image Pillow can read ({_first_line(exc)})") from None
     return from_uint8(array[None])[0]
 
 
