@@ -65,3 +65,24 @@ def test_score_unreadable_video_exits_2(tmp_path, capsys):
     bad.write_text("garbage")
     r = _run("score", "--instance", folder, "--video", str(bad))
     assert r.returncode == 2 and "bad.mp4" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_commands_that_need_no_model_import_no_heavy_library():
+    """--help, tasks list and the help of report and score answer without torch, peft, transformers or
+    diffusers (start-up time itself is measured by benchmarks/startup.py, not here)."""
+    probe = ("import sys\nfrom vlmteach.cli.main import main\n"
+             "for argv in (['tasks', 'list'], ['tasks', 'list', '--json']):\n    main(argv)\n"
+             "for argv in (['--help'], ['report', '--help'], ['score', '--help'], ['bench', '--help']):\n"
+             "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+             "print(sorted(m for m in ('torch', 'peft', 'transformers', 'diffusers', 'matplotlib') if m in sys.modules),"
+             " file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_report_help_default_is_the_reports():
+    from vlmteach.bench.report import DEFAULT_MAX_INSTANCES
+    from vlmteach.cli.report_cmd import MAX_INSTANCES
+
+    assert MAX_INSTANCES == DEFAULT_MAX_INSTANCES

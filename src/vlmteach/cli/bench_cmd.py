@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 from vlmteach.cli.paths import check_output_folder
-from vlmteach.cli.progress import JobBar
 from vlmteach.errors import VlmteachError
 
 DEFAULT_METHODS = "vanilla,best_of_n,teacher_tto"
@@ -132,6 +131,7 @@ def run_and_report(cfg, report: bool = True) -> int:
         write_report,
     )
     from vlmteach.bench.runner import Hooks, run_bench
+    from vlmteach.cli.progress import JobBar
 
     bar: JobBar | None = None
 

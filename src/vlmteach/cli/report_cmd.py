@@ -6,21 +6,15 @@ import argparse
 
 from vlmteach.cli.paths import check_output_folder
 from vlmteach.errors import VlmteachError
-from vlmteach.bench.report import (
-    DEFAULT_MAX_INSTANCES,
-    load_config,
-    load_results,
-    summarize,
-    summary_table,
-    write_report,
-)
+
+MAX_INSTANCES = 60  # bench/report.py's DEFAULT_MAX_INSTANCES, here so that --help need not import the report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="write report.md, report.html and plots of a benchmark run")
     p.add_argument("rundir", help="run folder made by `vlmteach bench` (holds results.jsonl)")
-    p.add_argument("--max-instances", type=int, default=DEFAULT_MAX_INSTANCES, metavar="N",
-                   help=f"instances shown with their videos in report.html (default {DEFAULT_MAX_INSTANCES})")
+    p.add_argument("--max-instances", type=int, default=MAX_INSTANCES, metavar="N",
+                   help=f"instances shown with their videos in report.html (default {MAX_INSTANCES})")
     p.add_argument("--official", default=None, metavar="SCORES.json",
                    help="import the VBVR-Bench kit's per-sample scores (the <model>_vbvr_results.json its "
                         "run_evaluation.py writes for RUNDIR/videos/<method>) as an Official column")
@@ -31,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vlmteach.bench.report import load_config, load_results, summarize, summary_table, write_report
+
     check_output_folder(args.rundir, "RUNDIR")
     if args.official_method and not args.official:
         raise VlmteachError("--official-method needs --official SCORES.json")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from vlmteach.tasks.vbvr import read_sample, score_sample
-from vlmteach.video import read_video
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,6 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vlmteach.tasks.vbvr import read_sample, score_sample
+    from vlmteach.video import read_video
+
     sample = read_sample(args.instance)
     score = score_sample(read_video(args.video), sample)
     if args.json:

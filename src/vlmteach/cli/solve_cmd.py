@@ -7,8 +7,6 @@ import argparse
 import json
 from pathlib import Path
 
-from tqdm import tqdm
-
 from vlmteach.cli.bench_cmd import add_model_args
 from vlmteach.cli.paths import check_output_file
 from vlmteach.errors import VlmteachError
@@ -64,6 +62,8 @@ def _problem(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from vlmteach.bench.jobs import build_method
     from vlmteach.bench.runner import BenchConfig, load_models
     from vlmteach.methods import parse_sets

@@ -7,10 +7,14 @@ import argparse
 import json
 import sys
 
+from pathlib import Path
+
+import vlmteach
 from vlmteach.cli.paths import check_output_folder
 from vlmteach.errors import TaskError
-from vlmteach.tasks import all_families, family_names, get_family
-from vlmteach.tasks.vbvr import write_sample
+
+# the families' catalog as tasks/registry.py writes it: read, not imported, so `tasks list` needs no torch
+CATALOG = Path(vlmteach.__file__).parent / "tasks" / "catalog.json"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,10 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def catalog() -> list[dict]:
     """One record per family, as `tasks list --json` prints it."""
-    return [{"name": f.name, "faculty": f.faculty, "split": f.split,
-             "difficulty": {"min": f.difficulty_range[0], "max": f.difficulty_range[1],
-                            "default": f.default_difficulty}, "summary": f.summary}
-            for f in all_families()]
+    if CATALOG.is_file():
+        return json.loads(CATALOG.read_text())
+    from vlmteach.tasks.registry import catalog as live  # a source tree without the file: ask the families
+
+    return live()
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -77,6 +82,9 @@ def run_make(args: argparse.Namespace) -> int:
         raise TaskError(f"--n must be at least 1, got {args.n}")
     if args.seed < 0:
         raise TaskError(f"--seed must be non-negative, got {args.seed}")
+    from vlmteach.tasks import family_names, get_family
+    from vlmteach.tasks.vbvr import write_sample
+
     check_output_folder(args.out)
     _warn_training_seeds(args.seed, args.seed + args.n - 1)
     names = family_names() if args.family == "all" else [args.family]

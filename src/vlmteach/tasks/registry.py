@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import json
+from pathlib import Path
 
 from vlmteach.errors import TaskError
 from vlmteach.tasks.base import TaskFamily
@@ -42,3 +44,23 @@ def get_family(name: str) -> TaskFamily:
 
 def all_families() -> list[TaskFamily]:
     return [get_family(n) for n in _FAMILIES]
+
+
+# `vlmteach tasks list` reads this file instead of importing the families (and torch with them), so that
+# it answers at once; tests/tasks/test_catalog.py fails when it is stale.
+CATALOG_FILE = Path(__file__).with_name("catalog.json")
+
+
+def catalog() -> list[dict]:
+    """One record per family (name, faculty, split, difficulty range and default, summary)."""
+    return [{"name": f.name, "faculty": f.faculty, "split": f.split,
+             "difficulty": {"min": f.difficulty_range[0], "max": f.difficulty_range[1],
+                            "default": f.default_difficulty}, "summary": f.summary}
+            for f in all_families()]
+
+
+def write_catalog(path: Path = CATALOG_FILE) -> Path:
+    """Refresh the catalog file after adding or changing a family:
+    `python -c "from vlmteach.tasks.registry import write_catalog; write_catalog()"`."""
+    path.write_text(json.dumps(catalog(), indent=1) + "\n")
+    return path
