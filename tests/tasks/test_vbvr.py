@@ -55,7 +55,7 @@ def test_official_folder_gets_a_labelled_generic_score(tmp_path):
     assert sample.instance is None and sample.split == "ood" and sample.task == "G-3_maze_data-generator"
     good = score_sample(gt, sample)
     assert good.scorer == "generic-gt-comparison"
-    assert set(good.parts) == {"first_frame", "final_frame_accuracy", "temporal_smoothness"}
+    assert set(good.parts) == {"first_frame", "final_frame_accuracy", "temporal_smoothness", "path_agreement"}
     assert good.total > 0.9
     static = score_sample(Video(gt.frames[:1].repeat(9, 1, 1, 1)), sample)
     assert static.parts["final_frame_accuracy"] < 0.5 and static.total < good.total - 0.3

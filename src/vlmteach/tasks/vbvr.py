@@ -154,7 +154,8 @@ def score_sample(video: Video, sample: Sample) -> Score:
     """Rule-based score when the sample is one of our families, else the generic GT comparison."""
     if sample.instance is not None and sample.instance.family in family_names():
         return get_family(sample.instance.family).score(video, sample.instance)
-    return generic_score(video.frames, sample.first_frame, sample.final_frame)
+    gt = sample.folder / "ground_truth.mp4"
+    return generic_score(video.frames, sample.first_frame, sample.final_frame, gt if gt.is_file() else None)
 
 
 def output_path(out: str | Path, split: str, task: str, index: str | int) -> Path:

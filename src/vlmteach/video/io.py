@@ -64,6 +64,36 @@ def probe_video(path: str | Path) -> tuple[int, float]:
         raise VideoError(f"cannot decode {path}: not a video ffmpeg can read ({_first_line(exc)})") from None
 
 
+def read_video_small(path: str | Path, size: tuple[int, int]) -> Video:
+    """Read a video with every frame area-resized to `size` as it is decoded: a long 1024x1024
+    ground truth costs a few MB this way, not gigabytes."""
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: no such file")
+    frames, fps = [], DEFAULT_FPS
+    try:
+        if path.suffix.lower() == ".mp4":
+            with imageio.get_reader(path, format="FFMPEG") as reader:
+                fps = float(reader.get_meta_data().get("fps") or DEFAULT_FPS)
+                for frame in reader:
+                    frames.append(_shrink(from_uint8(_rgb(frame)[None]), size))
+        else:
+            video = read_video(path)
+            fps = video.fps
+            frames = [_shrink(video.frames, size)]
+    except VideoError:
+        raise
+    except Exception as exc:
+        raise VideoError(f"cannot decode {path}: not a video ffmpeg can read ({_first_line(exc)})") from None
+    if not frames:
+        raise VideoError(f"{path}: video has no frames")
+    return Video(torch.cat(frames), fps)
+
+
+def _shrink(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    return torch.nn.functional.interpolate(frames.float(), size=size, mode="area")
+
+
 def _first_line(exc: Exception, limit: int = 120) -> str:
     """The first line of an exception's text, shortened: decoders append pages of diagnostics."""
     text = str(exc).strip().splitlines()
