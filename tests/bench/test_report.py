@@ -73,7 +73,7 @@ def _md_row(markdown, method):
     lines = markdown.splitlines()
     header = next(line for line in lines if line.startswith("| Method | Overall"))
     row = next(line for line in lines[lines.index(header):] if line.startswith(f"| {method} |"))
-    return dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")]))
+    return dict(zip([c.strip() for c in header.split("|")], [c.strip().strip("*") for c in row.split("|")]))
 
 
 def test_files_exist_and_results_skip_the_torn_line(run):
@@ -172,3 +172,45 @@ def test_upper_bounds_are_labelled_and_wall_time_is_a_multiple_of_pass_at_n(tmp_
     assert "Wall time / pass_at_n's" in markdown
     tto = next(line for line in markdown.splitlines() if line.startswith("| teacher_tto |") and line.endswith("x |"))
     assert tto.split("|")[-2].strip() == "2.00x"  # 2.0 s against pass_at_n's 1.0 s
+
+
+def test_the_winner_and_the_noise_are_marked(run):
+    rundir, _, paths = run
+    markdown = paths.markdown.read_text()
+    header = next(line for line in markdown.splitlines() if line.startswith("| Method | Overall"))
+    assert "vs vanilla (SE)" in header and "Settled?" in header
+    assert "| **0.800** |" in next(x for x in markdown.splitlines() if x.startswith("| teacher_tto |"))
+    assert "**" not in next(x for x in markdown.splitlines() if x.startswith("| vanilla |"))
+    page = paths.html.read_text()
+    assert '<td class="top" title="best in this column">0.800 &#9650;</td>' in page
+    assert "<h2>Per family</h2>" in page and "Peak memory MB" not in page  # process RSS only: no column
+    assert page.count("frames, first to last") == 7 and page.count("step ") >= 2  # strips; loss axes
+
+
+def test_score_axis_never_exaggerates_a_tie():
+    from vlmteach.bench.report import MIN_SCORE_SPAN, score_limits
+
+    lo, hi = score_limits([(0.346, 0.002), (0.351, 0.003)])
+    assert hi - lo >= MIN_SCORE_SPAN - 1e-9 and lo <= 0.344 and hi >= 0.354
+    lo, hi = score_limits([(0.1, 0.05), (0.95, 0.04)])
+    assert lo <= 0.05 and hi >= 0.99 and lo >= 0.0 and hi <= 1.0
+    assert score_limits([(0.99, 0.0)]) == pytest.approx((0.8, 1.0))
+
+
+def test_settled_says_within_noise():
+    from vlmteach.bench.report import Paired, _settled
+
+    assert _settled(Paired("a", "b", 0.05, 0.03, 3, 2, 5)) == "no: within noise"
+    assert _settled(Paired("a", "b", 0.07, 0.03, 4, 1, 5)) == "yes, better"
+    assert _settled(Paired("a", "b", -0.07, 0.03, 1, 4, 5)) == "yes, worse"
+
+
+def test_memory_is_shown_per_job_on_cuda_only():
+    from vlmteach.bench.report import MethodSummary, _cost_cells
+
+    def row(kind):
+        return MethodSummary("m", 0.5, 0.5, None, {}, 1.0, 0.0, 2, 0, {}, 900.0, kind)
+
+    assert "Peak memory MB" not in _cost_cells([row("process-rss")])[0]
+    header, body = _cost_cells([row("cuda-allocated")])
+    assert header[-1] == "Peak memory MB" and body[0][-1] == "900 (cuda-allocated)"

@@ -23,11 +23,13 @@ from vlmteach.errors import VideoError, VlmteachError, VlmteachWarning
 from vlmteach.methods import is_upper_bound
 from vlmteach.tasks import FACULTIES, SPLITS
 from vlmteach.tasks.generic import SCORER as GENERIC_SCORER
-from vlmteach.video import Video, read_video, uniform_indices, write_video
+from vlmteach.video import Video, read_video, uniform_indices, write_image, write_video
 
 RESULTS, CONFIG = "results.jsonl", "config.json"
 DEFAULT_TAU = 0.22  # the paper's early-stop threshold (optim.TTOConfig.tau); config.json overrides it
 DEFAULT_MAX_INSTANCES = 60
+MIN_SCORE_SPAN = 0.2  # the cost-vs-score plot's score axis spans at least this much
+STRIP_FRAMES = 5  # frames of the strip under each clip: what happened, even where GIFs do not play
 GIF_WIDTH = 128  # px: small enough for a page of hundreds of clips, large enough to read 32 px tasks
 GIF_MAX_FRAMES = 32  # long clips (large reasoners) are subsampled so one GIF stays small
 SPLIT_NAMES = {"in": "In-domain", "ood": "Out-of-domain"}
@@ -68,6 +70,7 @@ class MethodSummary:
     peak_mem_mb: float | None  # max over samples
     peak_mem_kind: str  # "cuda-allocated", "process-rss" (an upper bound), or both joined by "/"
     official: float | None = None  # Overall of the official kit's scores (bench/official.py), when imported
+    se: float | None = None  # standard error of `overall` over the instances (the error bars of the plot)
 
 
 def load_results(rundir: str | Path) -> list[dict[str, Any]]:
@@ -140,8 +143,28 @@ def summarize(results: Sequence[dict[str, Any]], methods: Sequence[str] = ()) ->
             peak_mem_mb=max(mem) if mem else None,
             peak_mem_kind="/".join(sorted({str(c["peak_mem_kind"]) for c in costs if c.get("peak_mem_kind")})),
             official=_mean(kit_splits),
+            se=_overall_se(ok),
         ))
     return rows
+
+
+def _overall_weights(rows: Sequence[dict[str, Any]]) -> np.ndarray:
+    """Each instance's weight in the Overall convention: 1 / (splits x families in its split x its family's n)."""
+    info = [(r["split"], r["family"]) for r in rows]
+    splits = {s for s, _ in info}
+    fams = {s: {f for t, f in info if t == s} for s in splits}
+    count = {k: info.count(k) for k in set(info)}
+    return np.array([1 / (len(splits) * len(fams[s]) * count[(s, f)]) for s, f in info])
+
+
+def _overall_se(ok: Sequence[dict[str, Any]]) -> float | None:
+    """Standard error of a method's Overall score over its instances (a weighted mean)."""
+    if len(ok) < 2:
+        return None
+    w, x = _overall_weights(ok), np.array([float(r["score"]) for r in ok])
+    mean = float((w * x).sum())
+    var = float(((x - mean) ** 2).sum() / (len(x) - 1))
+    return float(np.sqrt((w ** 2).sum() * var))
 
 
 def summary_table(rows: Sequence[MethodSummary]) -> str:
@@ -245,7 +268,8 @@ def _fmt(value: float | None, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def _main_cells(rows: Sequence[MethodSummary], short: bool) -> tuple[list[str], list[list[str]]]:
+def _main_cells(rows: Sequence[MethodSummary], short: bool,
+                results: Sequence[dict[str, Any]] = ()) -> tuple[list[str], list[list[str]]]:
     faculties = _sort_faculties({f for r in rows for f in r.faculties})
     kit = any(r.official is not None for r in rows)
     header = ["Method", "Overall", *(["Official"] if kit else []), "In" if short else "In-domain",
@@ -254,7 +278,32 @@ def _main_cells(rows: Sequence[MethodSummary], short: bool) -> tuple[list[str], 
     body = [[_label(r.method), _fmt(r.overall), *([_fmt(r.official)] if kit else []), _fmt(r.in_domain),
              _fmt(r.ood), *[_fmt(r.faculties.get(f)) for f in faculties],
              _fmt(r.wall_s, ".2f"), _fmt(r.steps, ".1f"), str(r.n), str(r.failed)] for r in rows]
+    if results and len(rows) > 1 and not short:  # each method against the first, on the same instances
+        header[2 + kit:2 + kit] = [f"vs {rows[0].method} (SE)", "Settled?"]
+        for r, cells in zip(rows, body):
+            p = paired(results, r.method, rows[0].method) if r is not rows[0] else None
+            extra = [f"{p.diff:+.3f} ({p.se:.3f})", _settled(p)] if p is not None else ["", ""]
+            cells[2 + kit:2 + kit] = extra
     return header, body
+
+
+SCORE_COLUMNS = ("Overall", "Official", "In-domain", "Out-of-domain", "In", "OOD",
+                 *[f.capitalize() for f in FACULTIES], "Unknown")
+
+
+def _best_cells(header: list[str], body: list[list[str]], rows: Sequence[MethodSummary]) -> set[tuple[int, int]]:
+    """(row, column) of the best score in each score column, upper bounds left out (they use the
+    ground truth); ties all marked."""
+    marked = set()
+    for j, name in enumerate(header):
+        if name not in SCORE_COLUMNS:
+            continue
+        values = {i: float(row[j]) for i, row in enumerate(body)
+                  if not is_upper_bound(rows[i].method) and row[j] not in ("", "-")}
+        if len(values) > 1:
+            top = max(values.values())
+            marked |= {(i, j) for i, v in values.items() if v == top}
+    return marked
 
 
 def _scorer_kind(r: dict[str, Any]) -> str:
@@ -295,13 +344,16 @@ def _cost_cells(rows: Sequence[MethodSummary]) -> tuple[list[str], list[list[str
     """Calls and memory per method; with a pass_at_n row, each method's wall time as a multiple of
     its (the paper compares the method's cost with Pass@5's: 69 s against 70 s)."""
     ref = next((r for r in rows if r.method.split("[", 1)[0] == "pass_at_n" and r.wall_s), None)
-    header = ["Method", "Reasoner fwd", "Reasoner bwd", "Teacher fwd", "Teacher bwd", "Peak memory MB"]
+    memory = any("cuda" in r.peak_mem_kind for r in rows)  # per job on CUDA; on the CPU only the process's
+    header = ["Method", "Reasoner fwd", "Reasoner bwd", "Teacher fwd", "Teacher bwd",
+              *(["Peak memory MB"] if memory else [])]
     if ref is not None:
         header.append(f"Wall time / {ref.method}'s")
     body = []
     for r in rows:
         cells = [_label(r.method), *[_fmt(r.calls.get(k), ".1f") for k in COST_KEYS],
-                 _fmt(r.peak_mem_mb, ".0f") + (f" ({r.peak_mem_kind})" if r.peak_mem_kind else "")]
+                 *([_fmt(r.peak_mem_mb, ".0f") + (f" ({r.peak_mem_kind})" if r.peak_mem_kind else "")]
+                   if memory else [])]
         if ref is not None:
             cells.append(_fmt(r.wall_s / ref.wall_s if r.wall_s is not None else None, ".2f") + "x")
         body.append(cells)
@@ -334,11 +386,7 @@ def paired(results: Sequence[dict[str, Any]], method: str, baseline: str) -> Pai
     if not keys:
         return None
     d = np.array([scores[method][k] - scores[baseline][k] for k in keys])
-    # weight of each instance in the Overall convention: 1 / (splits x families in its split x its family's n)
-    splits = {info[k][0] for k in keys}
-    fams = {s: {info[k][1] for k in keys if info[k][0] == s} for s in splits}
-    count = {f: sum(1 for k in keys if info[k] == f) for f in {info[k] for k in keys}}
-    w = np.array([1 / (len(splits) * len(fams[info[k][0]]) * count[info[k]]) for k in keys])
+    w = _overall_weights([{"split": info[k][0], "family": info[k][1]} for k in keys])
     diff = float((w * d).sum())
     var = float(((d - diff) ** 2).sum() / max(len(d) - 1, 1))
     return Paired(method, baseline, diff, float(np.sqrt((w ** 2).sum() * var)), int((d > 0).sum()),
@@ -351,13 +399,23 @@ def _paired_cells(results: Sequence[dict[str, Any]], order: list[str]) -> tuple[
     pairs = [(m, order[0]) for m in order[1:]]
     if "teacher_tto" in order and "best_of_n[n=auto]" in order:
         pairs.append(("teacher_tto", "best_of_n[n=auto]"))
-    header = ["Method", "Against", "Difference", "Standard error", "Better / worse / n"]
+    header = ["Method", "Against", "Difference", "Standard error", "Better / worse / n", "Settled?"]
     body = []
     for m, b in pairs:
         p = paired(results, m, b)
         if p is not None:
-            body.append([_label(m), b, f"{p.diff:+.3f}", f"{p.se:.3f}", f"{p.better} / {p.worse} / {p.n}"])
+            body.append([_label(m), b, f"{p.diff:+.3f}", f"{p.se:.3f}", f"{p.better} / {p.worse} / {p.n}",
+                         _settled(p)])
     return header, body
+
+
+def _settled(p: Paired) -> str:
+    """Whether a paired difference stands out of the noise (two standard errors)."""
+    if p.n < 2:
+        return "one instance: noise"
+    if abs(p.diff) >= 2 * p.se and p.diff != 0:
+        return "yes, better" if p.diff > 0 else "yes, worse"
+    return "no: within noise"
 
 
 def _family_cells(results: Sequence[dict[str, Any]], order: list[str]) -> tuple[list[str], list[list[str]]]:
@@ -394,20 +452,39 @@ def _placeholder(ax, text: str) -> None:
     ax.set_axis_off()
 
 
+def score_limits(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """The score axis for (score, standard error) points: all error bars inside, at least
+    MIN_SCORE_SPAN wide (so that ties do not look like gaps), within [0, 1]."""
+    lo = min(s - e for s, e in points)
+    hi = max(s + e for s, e in points)
+    mid, half = (lo + hi) / 2, max((hi - lo) / 2 * 1.25, MIN_SCORE_SPAN / 2)
+    return max(0.0, min(mid - half, 1.0 - 2 * half)), min(1.0, max(mid + half, 2 * half))
+
+
 def _plot_cost_vs_score(rows: Sequence[MethodSummary], colors: dict[str, str], path: Path) -> None:
     fig = _figure(6.0, 4.2)
     ax = fig.subplots()
     points = [r for r in rows if r.wall_s is not None and r.overall is not None]
     if not points:
         _placeholder(ax, "no scored results in this run")
-    for r in points:
-        ax.scatter(r.wall_s, r.overall, s=45, color=colors[r.method], zorder=3)
-        ax.annotate(r.method, (r.wall_s, r.overall), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    placed: list[tuple[float, float]] = []
+    for r in sorted(points, key=lambda r: (r.wall_s, r.overall)):
+        ax.errorbar(r.wall_s, r.overall, yerr=r.se or 0.0, fmt="o", ms=6, color=colors[r.method], capsize=3,
+                    zorder=3)
+        # methods at (nearly) the same point get their labels stacked instead of printed over each other
+        near = sum(1 for x, y in placed if abs(math.log10(max(r.wall_s, 1e-9) / max(x, 1e-9))) < 0.15
+                   and abs(r.overall - y) < 0.01)
+        placed.append((r.wall_s, r.overall))
+        ax.annotate(r.method, (r.wall_s, r.overall), textcoords="offset points", xytext=(7, 4 - 11 * near),
+                    fontsize=8)
     if points:
         walls = [r.wall_s for r in points]
         if min(walls) > 0 and max(walls) / min(walls) > 10:  # methods differ by orders of magnitude in cost
             ax.set_xscale("log")
-        ax.margins(x=0.15, y=0.12)  # room for the labels of the outermost points
+        ax.margins(x=0.15)  # room for the labels of the outermost points
+        ax.set_ylim(*score_limits([(r.overall, r.se or 0.0) for r in points]))
+        ax.text(0.99, 0.01, "bars: one standard error", transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=7, color="0.4")
         ax.set_xlabel("mean wall seconds per sample")
         ax.set_ylabel("overall score")
         ax.set_title("Cost vs score", fontsize=10)
@@ -453,11 +530,14 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _md_table(header: list[str], body: list[list[str]], text_columns: int = 1) -> str:
-    """A markdown table; the first `text_columns` columns are left-aligned, the numbers right-aligned."""
+def _md_table(header: list[str], body: list[list[str]], text_columns: int = 1,
+              best: set[tuple[int, int]] = frozenset()) -> str:
+    """A markdown table; the first `text_columns` columns are left-aligned, the numbers right-aligned;
+    `best` cells in bold."""
     align = [" --- "] * text_columns + [" ---: "] * (len(header) - text_columns)
     lines = ["| " + " | ".join(map(_md_cell, header)) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(map(_md_cell, row)) + " |" for row in body]
+    lines += ["| " + " | ".join(f"**{_md_cell(c)}**" if (i, j) in best else _md_cell(c) for j, c in enumerate(row))
+              + " |" for i, row in enumerate(body)]
     return "\n".join(lines)
 
 
@@ -470,6 +550,9 @@ def _overview(rundir: Path, config: dict[str, Any], results: Sequence[dict[str, 
             f"{instances} instances, {methods} methods.")
 
 
+MEMORY_NOTE = ("Peak memory is shown for CUDA runs only: torch's peak allocation, reset for every job. On the "
+               "CPU the operating system gives no per-job peak (the process's resident memory only grows over a "
+               "run), so the column is left out.")
 CONVENTIONS = ("Scores are in [0, 1]. In-domain and Out-of-domain: the mean over the split's families of "
                "each family's mean score (VBVR-Bench's way of averaging); Overall: the mean of the two (or the one "
                "that exists). Faculty columns: the mean over that faculty's instances. Failed results are "
@@ -479,6 +562,7 @@ CONVENTIONS = ("Scores are in [0, 1]. In-domain and Out-of-domain: the mean over
 def _markdown(rundir: Path, config: dict[str, Any], results: Sequence[dict[str, Any]],
               rows: Sequence[MethodSummary], has_losses: bool) -> str:
     order = [r.method for r in rows]
+    main = _main_cells(rows, short=False, results=results)
     loss_note = ("" if has_losses else
                  "\n\nNo result in this run has a teacher loss trace; the loss figure is a placeholder.")
     return f"""# Benchmark report: {rundir.name}
@@ -489,7 +573,7 @@ def _markdown(rundir: Path, config: dict[str, Any], results: Sequence[dict[str, 
 
 ## Main table
 
-{_md_table(*_main_cells(rows, short=False))}
+{_md_table(*main, best=_best_cells(*main, rows))}
 
 {scorer_note(results)}
 
@@ -504,9 +588,7 @@ Upper bounds use the ground truth, which no deployed system has.
 
 ## Cost
 
-Means per ok sample; peak memory is the maximum over samples, of the kind named in brackets
-(cuda-allocated: torch's peak allocation; process-rss: the process's peak resident memory so far,
-an upper bound).
+Means per ok sample. {MEMORY_NOTE}
 
 {_md_table(*_cost_cells(rows))}
 
@@ -552,6 +634,12 @@ figcaption { font-size: 12px; max-width: 160px; }
 .score.best { color: #0a7d2c; font-weight: bold; }
 .failed { color: #b00020; font-size: 12px; max-width: 160px; }
 .sub { color: #777; font-size: 11px; }
+td.top { font-weight: bold; color: #0a7d2c; }
+td.noise { color: #888; }
+td.good { color: #0a7d2c; }
+td.bad { color: #b00020; }
+.strip { display: block; margin-top: 3px; }
+figcaption a { font-size: 11px; color: #1f5fa8; }
 """
 
 
@@ -559,15 +647,43 @@ def _data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _html_table(header: list[str], body: list[list[str]]) -> str:
+def _html_table(header: list[str], body: list[list[str]], best: set[tuple[int, int]] = frozenset()) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in header)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body)
+
+    def cell(i: int, j: int, text: str) -> str:
+        if (i, j) in best:
+            return f'<td class="top" title="best in this column">{html.escape(text)} &#9650;</td>'
+        if text.startswith("no: within noise") or text == "one instance: noise":
+            return f'<td class="noise">{html.escape(text)}</td>'
+        if text.startswith("yes, "):
+            return f'<td class="{"good" if "better" in text else "bad"}">{html.escape(text)}</td>'
+        return f"<td>{html.escape(text)}</td>"
+
+    rows = "".join("<tr>" + "".join(cell(i, j, c) for j, c in enumerate(row)) + "</tr>" for i, row in enumerate(body))
     return f"<table><tr>{head}</tr>{rows}</table>"
 
 
-def _gif_uri(path: Path, tmp: Path) -> str:
-    """The video as a small looping GIF: nearest-neighbour resized to about GIF_WIDTH pixels wide."""
+def _clip_uris(path: Path, tmp: Path) -> tuple[str, str]:
+    """(looping GIF, strip of STRIP_FRAMES frames as PNG) data URIs of a video, about GIF_WIDTH wide."""
     video = read_video(path)
+    return _gif_uri(video, tmp), _strip_uri(video, tmp)
+
+
+def _strip_uri(video: Video, tmp: Path) -> str:
+    """Evenly spaced frames side by side, first and last included, separated by a white line."""
+    frames = video.frames[uniform_indices(video.frames.shape[0], min(STRIP_FRAMES, video.frames.shape[0]))]
+    side = max(8, GIF_WIDTH // 4)
+    if frames.shape[3] > side:
+        size = (max(1, round(frames.shape[2] * side / frames.shape[3])), side)
+        frames = torch.nn.functional.interpolate(frames, size=size, mode="area")
+    gap = torch.ones(3, frames.shape[2], 1)
+    strip = torch.cat([t for f in frames for t in (f, gap)][:-1], dim=2)
+    out = write_image(strip, tmp / "strip.png")
+    return _data_uri(out.read_bytes(), "image/png")
+
+
+def _gif_uri(video: Video, tmp: Path) -> str:
+    """The video as a small looping GIF: nearest-neighbour resized to about GIF_WIDTH pixels wide."""
     frames, fps = video.frames, video.fps
     if frames.shape[0] > GIF_MAX_FRAMES:
         fps *= GIF_MAX_FRAMES / frames.shape[0]
@@ -582,19 +698,20 @@ def _gif_uri(path: Path, tmp: Path) -> str:
     return _data_uri(out.read_bytes(), "image/gif")
 
 
-def _loss_svg(losses: list[float], tau: float, width: int = 150, height: int = 56) -> str:
-    """A sparkline of the teacher loss per step with tau dashed, as inline SVG."""
+def _loss_svg(losses: list[float], tau: float, width: int = 170, height: int = 78) -> str:
+    """The teacher loss per step with tau dashed, as inline SVG with labelled axes (loss from 0 at
+    the left, steps along the bottom)."""
     finite = [v for v in losses if math.isfinite(v)]
     if not finite:
         return ""
     lo, hi = min(0.0, *finite), max(*finite, tau) * 1.08
-    span, pad = (hi - lo) or 1.0, 4
+    span, left, right, top, bottom = (hi - lo) or 1.0, 30, 6, 6, 16
 
     def x(i: int) -> float:
-        return pad + (width - 2 * pad) * i / max(len(losses) - 1, 1)
+        return left + (width - left - right) * i / max(len(losses) - 1, 1)
 
     def y(v: float) -> float:
-        return height - pad - (height - 2 * pad) * (v - lo) / span
+        return height - bottom - (height - top - bottom) * (v - lo) / span
 
     points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(losses) if math.isfinite(v))
     last = len(losses) - 1
@@ -602,7 +719,16 @@ def _loss_svg(losses: list[float], tau: float, width: int = 150, height: int = 5
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">'
             f"<title>{title}</title>"
             f'<rect width="{width}" height="{height}" fill="#fafafa" stroke="#ddd"/>'
-            f'<line x1="{pad}" x2="{width - pad}" y1="{y(tau):.1f}" y2="{y(tau):.1f}" stroke="#888" '
+            f'<line x1="{left}" x2="{left}" y1="{top}" y2="{height - bottom}" stroke="#999"/>'
+            f'<line x1="{left}" x2="{width - right}" y1="{height - bottom}" y2="{height - bottom}" stroke="#999"/>'
+            f'<text x="{left - 3}" y="{y(hi / 1.08) + 3:.1f}" font-size="8" text-anchor="end" fill="#555">'
+            f'{hi / 1.08:.2g}</text>'
+            f'<text x="{left - 3}" y="{y(lo) + 3:.1f}" font-size="8" text-anchor="end" fill="#555">{lo:g}</text>'
+            f'<text x="{left}" y="{height - 4}" font-size="8" fill="#555">0</text>'
+            f'<text x="{width - right}" y="{height - 4}" font-size="8" text-anchor="end" fill="#555">step {last}</text>'
+            f'<text x="{(left + width) / 2:.0f}" y="{height - 4}" font-size="8" text-anchor="middle" fill="#777">'
+            'loss, tau dashed</text>'
+            f'<line x1="{left}" x2="{width - right}" y1="{y(tau):.1f}" y2="{y(tau):.1f}" stroke="#888" '
             'stroke-dasharray="3 2"/>'
             f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="{points}"/>'
             f'<circle cx="{x(last):.1f}" cy="{y(losses[-1]):.1f}" r="2" fill="#1f77b4"/></svg>')
@@ -614,9 +740,14 @@ def _method_cell(rundir: Path, r: dict[str, Any], best: float | None, tau: float
         error = html.escape(str(r.get("error") or r.get("status") or "no score"))
         return (f'<figure class="method"><div class="failed">failed: {error}</div>'
                 f"<figcaption>{name}</figcaption></figure>")
+    link = ""
     if r.get("video"):
         try:
-            media = f'<img class="px" src="{_gif_uri(rundir / r["video"], tmp)}" width="{GIF_WIDTH}" alt="{name}">'
+            gif, strip = _clip_uris(rundir / r["video"], tmp)
+            media = (f'<img class="px" src="{gif}" width="{GIF_WIDTH}" alt="{name}">'
+                     f'<img class="px strip" src="{strip}" width="{GIF_WIDTH}" alt="{name}: frames, first to last">')
+            link = (f' <a href="{html.escape(r["video"])}" title="the full video (open report.html from the run '
+                    'folder)">mp4</a>')
         except VideoError as exc:
             media = f'<div class="failed">{html.escape(str(exc))}</div>'
     else:
@@ -634,7 +765,7 @@ def _method_cell(rundir: Path, r: dict[str, Any], best: float | None, tau: float
     sub = f'<br><span class="sub">{html.escape(", ".join(notes))}</span>' if notes else ""
     losses = [float(v) for v in trace.get("losses") or []]
     svg = f"<div>{_loss_svg(losses, tau)}</div>" if losses else ""
-    return (f'<figure class="method">{media}<figcaption>{name} <span class="{cls}">{score:.3f}</span>{sub}'
+    return (f'<figure class="method">{media}<figcaption>{name} <span class="{cls}">{score:.3f}</span>{link}{sub}'
             f"</figcaption>{svg}</figure>")
 
 
@@ -701,6 +832,7 @@ def _html(rundir: Path, config: dict[str, Any], results: Sequence[dict[str, Any]
     plots = "".join(f'<img src="{_data_uri(p.read_bytes(), "image/png")}" alt="{html.escape(p.stem)}">'
                     for p in (paths.cost_vs_score, paths.loss_curves))
     title = html.escape(f"Benchmark report: {rundir.name}")
+    main = _main_cells(rows, short=False, results=results)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{CSS}</style></head>
 <body>
@@ -708,13 +840,19 @@ def _html(rundir: Path, config: dict[str, Any], results: Sequence[dict[str, Any]
 <p>{html.escape(_overview(rundir, config, results))}</p>
 <p class="note">{html.escape(CONVENTIONS)}</p>
 <h2>Main table</h2>
-{_html_table(*_main_cells(rows, short=False))}
+{_html_table(*main, best=_best_cells(*main, rows))}
+<p class="note">&#9650; the best score of a column (upper bounds aside). "vs {html.escape(order[0])}": the paired
+difference on the instances both scored and its standard error; "Settled?" says whether it is at least two
+standard errors from zero.</p>
 <p class="note">{html.escape(scorer_note(results))}</p>
 <h2>Paired differences</h2>
 {_html_table(*_paired_cells(results, order))}
 <h2>Cost</h2>
+<p class="note">{html.escape(MEMORY_NOTE)}</p>
 {_html_table(*_cost_cells(rows))}
 <div class="plots">{plots}</div>
+<h2>Per family</h2>
+{_html_table(*_family_cells(results, order))}
 {_gallery(rundir, config, results, order, max_instances)}
 </body></html>
 """
