@@ -193,6 +193,10 @@ def test_a_resize_that_changes_the_aspect_ratio_is_reported(tmp_path, capsys):
     assert main(["solve", "--image", image, "--prompt", "Move the red ball to the green square.", "--method",
                  "vanilla", "--out", str(tmp_path / "o.mp4")]) == 0
     assert "192x64 image was resized to another aspect ratio" in capsys.readouterr().out
+    big = picture(tmp_path / "big.png", 512, 512)
+    assert main(["solve", "--image", big, "--prompt", "Move the red ball to the green square.", "--method",
+                 "vanilla", "--out", str(tmp_path / "b.mp4")]) == 0
+    assert "512x512 image was resized by 16x" in capsys.readouterr().out
 
 
 def test_third_party_warnings_stay_quiet(tmp_path, capsys, monkeypatch):

@@ -109,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
     (ih, iw), (vh, vw) = problem.first_frame.shape[-2:], result.video.size
     if abs(iw / ih - vw / vh) > 0.01 * iw / ih:
         print(f"note: the reasoner works at {vw}x{vh}, so the {iw}x{ih} image was resized to another aspect ratio")
+    elif max(iw / vw, vw / iw) > 4:
+        print(f"note: the reasoner works at {vw}x{vh}, so the {iw}x{ih} image was resized by "
+              f"{max(iw / vw, vw / iw):.0f}x; details that small or that large may be lost")
     out.parent.mkdir(parents=True, exist_ok=True)
     write_video(result.video, out, max(1, 256 // max(result.video.size)))
     trace = result.trace
