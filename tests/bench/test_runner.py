@@ -130,3 +130,17 @@ def test_store_cuts_a_torn_line(tmp_path):
     assert len(store) == 1 and path.read_text().endswith("\n")
     store.append({**good, "index": 1})
     assert [json.loads(x)["index"] for x in path.read_text().splitlines()] == [0, 1]
+
+
+def test_config_records_what_reproducibility_depends_on(tmp_path):
+    import torch
+
+    rundir = run_bench(config(tmp_path / "one", methods="vanilla", families=["maze"],
+                              executor_options={"threads": 1}))
+    facts = json.loads((rundir / "config.json").read_text())["torch"]
+    assert facts["threads"] == 1 and facts["version"] == torch.__version__
+    assert facts["bit_reproducible"] is (not torch.cuda.is_available())
+    rundir = run_bench(config(tmp_path / "two", methods="vanilla", families=["maze"],
+                              executor_options={"threads": 2}))
+    facts = json.loads((rundir / "config.json").read_text())["torch"]
+    assert facts["threads"] == 2 and facts["bit_reproducible"] is False

@@ -18,7 +18,7 @@ def problem(family="grid_avoid_obstacles", seed=1_000_021, **kw):
     return Problem(inst.first_frame, inst.prompt, seed, scorer=lambda v: fam.score(v, inst).total, **kw)
 
 
-def test_teacher_tto_starts_from_a_fresh_lora_and_the_same_noise(models):
+def test_teacher_tto_starts_from_a_fresh_lora_and_the_same_noise(models, one_thread):
     reasoner, teacher = models
     p = problem()
     vanilla = make_method("vanilla").run(reasoner, teacher, p)

@@ -68,15 +68,19 @@ class LocalExecutor(Executor):
         self.threads = threads
 
     def run(self, jobs, rundir, load_models, budget, blocked, sink, hooks):
+        before = torch.get_num_threads()
         if self.threads:
             torch.set_num_threads(self.threads)
-        reasoner, teacher = load_models()
-        for job in jobs:
-            job.budget_s = budget(job)
-            if hooks.job_start is not None:
-                hooks.job_start(job)
-            sink(job, execute(job, reasoner, teacher, rundir, hooks.progress))
-        return {"weights": {"reasoner": weights_digest(reasoner), "teacher": weights_digest(teacher)}}
+        try:  # the thread count is the caller's again afterwards, whatever happened
+            reasoner, teacher = load_models()
+            for job in jobs:
+                job.budget_s = budget(job)
+                if hooks.job_start is not None:
+                    hooks.job_start(job)
+                sink(job, execute(job, reasoner, teacher, rundir, hooks.progress))
+            return {"weights": {"reasoner": weights_digest(reasoner), "teacher": weights_digest(teacher)}}
+        finally:
+            torch.set_num_threads(before)
 
 
 class _Worker:

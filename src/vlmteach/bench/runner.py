@@ -119,6 +119,19 @@ def _budget_label(labels: list[str]) -> str | None:
     return "teacher_tto" if "teacher_tto" in tto else (tto[0] if tto else None)
 
 
+def torch_facts(cfg: BenchConfig) -> dict[str, Any]:
+    """What bit-reproducibility depends on (README, Reproducibility): torch's version, the threads each
+    job runs with, and whether a GPU was there to be used."""
+    import torch
+
+    if cfg.executor == "ray":
+        threads = max(1, int(cfg.executor_options.get("cpus_per_job") or 1))
+    else:
+        threads = cfg.executor_options.get("threads") or torch.get_num_threads()
+    return {"version": torch.__version__, "threads": threads, "cuda": torch.cuda.is_available(),
+            "bit_reproducible": threads == 1 and not torch.cuda.is_available()}
+
+
 def write_config(rundir: Path, config: dict[str, Any]) -> None:
     """Replace config.json atomically (a crash leaves the old one or the new one, never half)."""
     tmp = rundir / f".{CONFIG}.tmp"
@@ -151,7 +164,7 @@ def prepare(cfg: BenchConfig) -> tuple[Path, ResultStore, dict[str, Any]]:
     methods = list(dict.fromkeys((old or {}).get("methods", []) + cfg.methods))
     config = {**(old or {}), **cfg.identity(), "methods": methods,
               "method_configs": {**(old or {}).get("method_configs", {}), **resolved},
-              "vlmteach": __version__, "python": platform.python_version()}
+              "vlmteach": __version__, "python": platform.python_version(), "torch": torch_facts(cfg)}
     config.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     write_config(rundir, config)
     return rundir, store, config
