@@ -89,7 +89,7 @@ def test_cost_matched_best_of_n_gets_teacher_tto_budget(tmp_path):
                               sets={"teacher_tto": {"fixed_steps": "3", "lr": "1e-3"}}))
     got = lines(rundir)
     assert [x["method"] for x in got] == ["teacher_tto", "best_of_n[n=auto]"]  # the budget runs first
-    assert got[1]["status"] == "ok" and got[1]["trace"]["n"] >= 1
+    assert got[1]["status"] == "ok" and got[1]["trace"]["budget_s"] == got[0]["cost"]["wall_s"]
 
 
 def test_evaluation_seeds_never_overlap_training(tmp_path):

@@ -23,7 +23,9 @@ def task(models):
 def run(models, task, **cfg):
     reasoner, teacher = models
     cond, z1, queries = task
-    reasoner.add_lora(16)
+    with torch.random.fork_rng(devices=[]):  # the LoRA's random A: the same in every run of this file
+        torch.manual_seed(0)
+        reasoner.add_lora(16)
     try:
         return optimize(reasoner, teacher, cond, z1, queries, TTOConfig(**cfg))
     finally:
@@ -33,6 +35,67 @@ def run(models, task, **cfg):
 def test_early_stop_fires_when_the_loss_is_below_tau(models, task):
     trace = run(models, task, tau=1e6)
     assert (trace.stop_reason, trace.steps, len(trace.losses)) == ("tau", 0, 1)
+
+
+def test_tau_is_the_boundary(models, task):
+    """The loop stops as soon as the loss is at or below tau: 1e-6 above the first loss stops at once,
+    1e-6 below takes a step."""
+    first = run(models, task, tau=0.0, max_steps=0).losses[0]
+    above = run(models, task, tau=first + 1e-6, max_steps=3, lr=1e-3)
+    assert (above.stop_reason, above.steps) == ("tau", 0)
+    at = run(models, task, tau=first, max_steps=3, lr=1e-3)  # "at or below"
+    assert (at.stop_reason, at.steps) == ("tau", 0)
+    below = run(models, task, tau=first - 1e-6, max_steps=1, lr=1e-3)
+    assert below.steps == 1 and below.losses[0] == first
+
+
+@pytest.mark.parametrize("mode, expected", [("first-step", [True]), ("last-step", [False, False, False, True]),
+                                            ("full-chain", [True, True, True, True])])
+def test_gradient_modes_run_the_velocity_under_grad_where_they_say(models, task, mode, expected, monkeypatch):
+    """Which of the reasoner's velocity calls build a graph, call by call, for a 4-step sampler: the
+    one-step prediction (one call), the chain with its last step only, or the whole chain."""
+    reasoner, _ = models
+    cond, z1, _ = task
+    calls: list[bool] = []
+    velocity = reasoner.velocity
+
+    def spy(*args, **kwargs):
+        calls.append(torch.is_grad_enabled())
+        return velocity(*args, **kwargs)
+
+    monkeypatch.setattr(reasoner, "velocity", spy)
+    clean_prediction(reasoner, z1, cond, mode, 4)
+    assert calls == expected
+
+
+def test_the_optimizer_option_picks_the_optimizer(models, task, monkeypatch):
+    used = []
+    for cls in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW):
+        step = cls.step
+        def spy(self, *a, _s=step, _c=cls, **k):
+            if type(self) is _c:  # AdamW's step may go through Adam's
+                used.append(_c.__name__)
+            return _s(self, *a, **k)
+
+        monkeypatch.setattr(cls, "step", spy)
+    for name in ("sgd", "adam", "adamw"):
+        run(models, task, tau=0.0, max_steps=1, lr=1e-3, optimizer=name)
+    assert used == ["SGD", "Adam", "AdamW"]
+
+
+def test_the_teacher_sees_k_frames(models, task, monkeypatch):
+    reasoner, teacher = models
+    seen = []
+    nll = teacher.yes_nll
+
+    def spy(frames, queries):
+        seen.append(frames.shape[0])
+        return nll(frames, queries)
+
+    monkeypatch.setattr(teacher, "yes_nll", spy)
+    run(models, task, tau=0.0, max_steps=0, frames=5)
+    run(models, task, tau=0.0, max_steps=0, frames=1000)  # capped by the video's length
+    assert seen[0] == 5 and seen[1] == reasoner.decode_light(reasoner.one_step(task[1], task[0])).shape[0]
 
 
 def test_step_budget_and_fixed_steps(models, task):

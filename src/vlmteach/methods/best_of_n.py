@@ -78,6 +78,8 @@ class BestOfN(Method):
                  "values": [c[0] for c in cands], "noise_seeds": [c[1] for c in cands]}
         if queries is not None:
             trace["queries"] = queries.texts
+        if cfg.n == "auto":
+            trace["budget_s"] = problem.budget_s
         return MethodResult(cands[best][2], meter.cost, 0, trace)
 
 
