@@ -120,3 +120,13 @@ def test_a_benchmark_with_a_remote_writer_and_the_tiny_judge(server, tmp_path):
     assert tto["trace"]["queries"] == [good["goal"], *good["process"]]
     assert tpo["status"] == "ok" and tpo["trace"]["rounds"][1]["prompt"] == "Move the cyan ball to the green square."
     assert tpo["trace"]["rounds"][0]["critique"] == "- The ball vanishes."
+
+
+def test_the_query_writer_flag_reaches_the_method(server, tmp_path):
+    from vlmteach.cli.main import main
+
+    run = tmp_path / "run"
+    assert main(["bench", "--families", "maze", "--n-per-family", "1", "--methods", "teacher_tto[max_steps=0]",
+                 "--query-writer", f"openai_chat:{server.url},model=m", "--out", str(run), "--no-report"]) == 0
+    (line,) = [json.loads(x) for x in (run / "results.jsonl").read_text().splitlines()]
+    assert line["trace"]["queries"][0] == json.loads(GOOD)["goal"] and server.requests

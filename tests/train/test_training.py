@@ -79,3 +79,23 @@ def test_ensemble_trains_each_member_from_one_shared_pool(tmp_path):
     queries = ["Does the ball reach the target?", "Do the walls stay unbroken?"]
     mean = (a.yes_logits(video, queries) + b.yes_logits(video, queries)) / 2
     assert torch.allclose(teacher.yes_logits(video, queries), mean, atol=1e-5)
+
+
+def test_a_resumed_reasoner_training_does_only_the_steps_left(tmp_path, monkeypatch):
+    """Interrupted after 2 of 3 steps, a rerun takes exactly one more optimizer step (the autoencoder
+    stage, finished before, takes none), instead of training from scratch."""
+    small = dict(ae_steps=3, ae_batch=1, batch=2, dim=32, depth=1, checkpoint_every=1)
+    train_reasoner(ReasonerTrainConfig(out=str(tmp_path), steps=2, **small))
+    steps = []
+    step = torch.optim.AdamW.step
+
+    def counted(self, *args, **kwargs):
+        steps.append(1)
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", counted)
+    train_reasoner(ReasonerTrainConfig(out=str(tmp_path), steps=3, **small))
+    assert len(steps) == 1
+    steps.clear()
+    train_reasoner(ReasonerTrainConfig(out=str(tmp_path), steps=3, **small))  # done: nothing more
+    assert steps == []
