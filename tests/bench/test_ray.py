@@ -55,7 +55,7 @@ def test_ray_matches_local_and_survives_a_killed_worker(tmp_path, ray_env):
         assert remote[key]["steps"] == line["steps"]
         assert remote[key]["trace"].get("losses") == line["trace"].get("losses")
     auto = [x for k, x in remote.items() if k[0] == "best_of_n[n=auto]"]
-    tto = {(k[1], k[2]): x["cost"]["wall_s"] for k, x in remote.items() if k[0] == "teacher_tto"}
+    tto = {(k[1], k[2]): x["cost"]["wall_s"] for k, x in remote.items() if k[0].startswith("teacher_tto")}
     assert all(x["status"] == "ok" for x in auto)
     assert all(x["trace"]["budget_s"] == tto[(k[1], k[2])] for k, x in remote.items() if k[0] == "best_of_n[n=auto]")
     assert json.loads((rundir / "config.json").read_text())["weights"]["reasoner"]
