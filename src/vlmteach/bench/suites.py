@@ -20,7 +20,7 @@ from vlmteach.tasks.vbvr import (
     read_sample,
     score_sample,
 )
-from vlmteach.train.seeds import DEV_SEEDS, EVAL_SEED_MIN, REASONER_SEEDS, TEACHER_SEEDS
+from vlmteach.train.seeds import EVAL_SEED_MIN, reserved_overlaps
 from vlmteach.video import Video
 
 BUILTIN = {"builtin": ("in", "ood"), "builtin-id": ("in",), "builtin-ood": ("ood",)}
@@ -96,12 +96,11 @@ def item_from_ref(ref: dict) -> Item:
 def check_eval_seed(seed: int, what: str) -> None:
     """Refuse seeds the shipped tiny weights were trained on, and the development seeds their recipes
     and defaults were chosen on."""
-    ranges = (("the tiny reasoner's training", REASONER_SEEDS), ("the tiny teacher's training", TEACHER_SEEDS),
-              ("the development", DEV_SEEDS))
-    for name, (lo, hi) in ranges:
-        if lo <= seed < hi:
-            raise VlmteachError(f"{what} {seed} lies in {name} seed range [{lo:,}, {hi:,}); "
-                                f"evaluate on seeds >= {EVAL_SEED_MIN:,}")
+    overlap = reserved_overlaps(seed, seed)
+    if overlap:
+        name, lo, hi = overlap[0]
+        raise VlmteachError(f"{what} {seed} lies in {name} seed range [{lo:,}, {hi:,}); "
+                            f"evaluate on seeds >= {EVAL_SEED_MIN:,}")
 
 
 def builtin_item(family: str, seed: int, difficulty: int | None, index: int) -> Item:

@@ -67,14 +67,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 def _warn_training_seeds(first: int, last: int) -> None:
     """Instances of training or development seeds are fine to look at, misleading to evaluate on."""
-    from vlmteach.train.seeds import DEV_SEEDS, EVAL_SEED_MIN, REASONER_SEEDS, TEACHER_SEEDS
+    from vlmteach.train.seeds import EVAL_SEED_MIN, reserved_overlaps
 
-    for name, (lo, hi) in (("the tiny reasoner's training", REASONER_SEEDS),
-                           ("the tiny teacher's training", TEACHER_SEEDS), ("the development", DEV_SEEDS)):
-        if first < hi and last >= lo:
-            print(f"vlmteach: warning: seeds {first:,}..{last:,} overlap {name} seeds [{lo:,}, {hi:,}); "
-                  f"fine to look at, but evaluate on seeds >= {EVAL_SEED_MIN:,} (solve and bench refuse these)",
-                  file=sys.stderr)
+    for name, lo, hi in reserved_overlaps(first, last):
+        print(f"vlmteach: warning: seeds {first:,}..{last:,} overlap {name} seeds [{lo:,}, {hi:,}); "
+              f"fine to look at, but evaluate on seeds >= {EVAL_SEED_MIN:,} (solve and bench refuse these)",
+              file=sys.stderr)
 
 
 def run_make(args: argparse.Namespace) -> int:

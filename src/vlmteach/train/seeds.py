@@ -12,3 +12,12 @@ REASONER_SEEDS = (0, 500_000)
 TEACHER_SEEDS = (500_000, 900_000)
 DEV_SEEDS = (900_000, 1_000_000)
 EVAL_SEED_MIN = 1_000_000
+
+# Ranges no benchmark may evaluate on, with the words the refusals and warnings use for them.
+RESERVED = (("the tiny reasoner's training", REASONER_SEEDS), ("the tiny teacher's training", TEACHER_SEEDS),
+            ("the development", DEV_SEEDS))
+
+
+def reserved_overlaps(first: int, last: int) -> list[tuple[str, int, int]]:
+    """(name, lo, hi) of every reserved range that the seeds first..last overlap."""
+    return [(name, lo, hi) for name, (lo, hi) in RESERVED if first < hi and last >= lo]
