@@ -24,45 +24,33 @@ def line_key(line: dict[str, Any]) -> str:
     return job_key(f"{line['split']}/{line['family']}/{int(line['index']):05d}", line["method"])
 
 
-def read_lines(path: Path) -> list[dict[str, Any]]:
-    """Every complete, valid line of a results file (a torn or corrupt line is skipped)."""
-    if not path.exists():
-        return []
-    out = []
-    for raw in path.read_text().splitlines():
-        try:
-            out.append(json.loads(raw))
-        except json.JSONDecodeError:
-            continue
-    return out
-
-
 class ResultStore:
     """Append-only store of result lines, indexed by job key (the latest line of a key wins)."""
 
     def __init__(self, rundir: str | Path):
         self.path = Path(rundir) / RESULTS
         self._repair()
-        self._set_aside()
-        self.lines: dict[str, dict[str, Any]] = {line_key(x): x for x in read_lines(self.path)}
+        self.lines: dict[str, dict[str, Any]] = {line_key(x): x for x in self._load()}
 
-    def _set_aside(self) -> None:
-        """Move corrupt lines (not JSON, or without a job's identity) to results.corrupt.jsonl with their
-        line numbers, never dropping them, so that their jobs run again and the report reads the rest."""
+    def _load(self) -> list[dict[str, Any]]:
+        """The valid lines, read once. Corrupt ones (not JSON, or without a job's identity) are moved to
+        results.corrupt.jsonl with their line numbers, never dropped, so that their jobs run again and
+        the report reads the rest."""
         if not self.path.exists():
-            return
+            return []
         raw = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
-        good, bad = [], []
+        lines, good, bad = [], [], []
         for number, text in enumerate(raw, 1):
             try:
                 line = json.loads(text)
                 line_key(line)
+                lines.append(line)
                 good.append(text)
             except (json.JSONDecodeError, KeyError, TypeError, ValueError):
                 if text.strip():
                     bad.append({"line": number, "text": text})
         if not bad:
-            return
+            return lines
         with open(self.path.with_name(CORRUPT), "a", encoding="utf-8") as side:
             for entry in bad:
                 side.write(json.dumps(entry) + "\n")
@@ -72,6 +60,7 @@ class ResultStore:
         numbers = ", ".join(str(e["line"]) for e in bad[:5]) + (" ..." if len(bad) > 5 else "")
         warnings.warn(f"{self.path}: {len(bad)} corrupt line(s) (line {numbers}) moved to {CORRUPT}; "
                       "their jobs run again", VlmteachWarning, stacklevel=2)
+        return lines
 
     def _repair(self) -> None:
         """Cut a torn last line (no trailing newline) left by a process killed mid-write."""
