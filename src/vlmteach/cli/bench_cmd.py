@@ -12,8 +12,7 @@ from vlmteach.errors import VlmteachError
 DEFAULT_METHODS = "vanilla,best_of_n,teacher_tto"
 EXIT_FAILED_JOBS = 3
 # bench options that define a run: not given with --resume, they are read from the run's config.json
-RUN_DEFAULTS = {"suite": "builtin", "methods": DEFAULT_METHODS, "seed": 1_000_000, "reasoner": "tiny",
-                "teacher": "tiny", "export_frames": "model", "export_first": "condition"}
+RUN_DEFAULTS = {"suite": "builtin", "methods": DEFAULT_METHODS, "seed": 1_000_000, "reasoner": "tiny", "teacher": "tiny"}
 
 
 def add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
@@ -97,26 +96,22 @@ def bench_config(args: argparse.Namespace, **override):
     from vlmteach.methods import parse_sets
 
     old = _started_with(args)
-    export = old.get("export") or {}
-    given = {"suite": args.suite, "methods": args.methods, "seed": args.seed, "reasoner": args.reasoner,
-             "teacher": args.teacher, "export_frames": args.export_frames, "export_first": args.export_first}
-    started = {**{k: old.get(k) for k in ("suite", "methods", "seed", "reasoner", "teacher")},
-               "export_frames": export.get("frames"), "export_first": export.get("first")}
-    value = {k: v if v is not None else started[k] if started.get(k) is not None else RUN_DEFAULTS[k]
-             for k, v in given.items()}
-    if args.methods is None and old.get("methods"):
-        value["methods"] = list(old["methods"])
-    fields = {"suite": value["suite"], "methods": value["methods"], "out": args.out,
-              "n_per_family": args.n_per_family if args.n_per_family is not None else old.get("n_per_family"),
-              "seed": value["seed"],
-              "families": args.families.split(",") if args.families else old.get("families"),
-              "difficulty": args.difficulty if args.difficulty is not None else old.get("difficulty"),
+
+    def pick(given, key: str):
+        return given if given is not None else old.get(key, RUN_DEFAULTS.get(key))
+
+    # export keys not given or recorded get BenchConfig's defaults
+    export = {**(old.get("export") or {}),
+              **{k: v for k, v in (("frames", args.export_frames), ("first", args.export_first)) if v is not None}}
+    fields = {"suite": pick(args.suite, "suite"), "methods": pick(args.methods, "methods"), "out": args.out,
+              "n_per_family": pick(args.n_per_family, "n_per_family"), "seed": pick(args.seed, "seed"),
+              "families": pick(args.families.split(",") if args.families else None, "families"),
+              "difficulty": pick(args.difficulty, "difficulty"),
               "sets": parse_sets(args.sets) if args.sets else old.get("sets", {}),
-              "reasoner": value["reasoner"], "teacher": value["teacher"],
-              "query_writer": args.query_writer if args.query_writer is not None else old.get("query_writer"),
+              "reasoner": pick(args.reasoner, "reasoner"), "teacher": pick(args.teacher, "teacher"),
+              "query_writer": pick(args.query_writer, "query_writer"),
               "resume": args.resume, "retry_failed": args.retry_failed,
-              "executor": args.executor, "executor_options": executor_options(args),
-              "export": {"frames": value["export_frames"], "first": value["export_first"]}}
+              "executor": args.executor, "executor_options": executor_options(args), "export": export}
     fields.update(override)
     return BenchConfig(**fields)
 
