@@ -34,3 +34,21 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def judged_frame_counts(monkeypatch):
+    """watch(teacher) -> a list that receives the frame count of every yes_nll call on that teacher."""
+
+    def watch(teacher) -> list[int]:
+        seen: list[int] = []
+        nll = teacher.yes_nll
+
+        def spy(frames, queries):
+            seen.append(frames.shape[0])
+            return nll(frames, queries)
+
+        monkeypatch.setattr(teacher, "yes_nll", spy)
+        return seen
+
+    return watch

@@ -227,16 +227,9 @@ def test_teacher_tto_lam_weighs_goal_against_process(models, lam):
     assert result.trace["losses"][0] == pytest.approx(expected, rel=1e-6)
 
 
-def test_teacher_tto_hands_k_frames_to_the_teacher(models, monkeypatch):
+def test_teacher_tto_hands_k_frames_to_the_teacher(models, judged_frame_counts):
     reasoner, teacher = models
-    seen = []
-    nll = teacher.yes_nll
-
-    def spy(frames, queries):
-        seen.append(frames.shape[0])
-        return nll(frames, queries)
-
-    monkeypatch.setattr(teacher, "yes_nll", spy)
+    seen = judged_frame_counts(teacher)
     make_method("teacher_tto", {"frames": "3", "fixed_steps": "1", "lr": "1e-3", "select": "last"}).run(
         reasoner, teacher, problem())
     assert seen[:2] == [3, 3]  # the loop's judgements see K frames

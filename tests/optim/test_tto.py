@@ -83,16 +83,9 @@ def test_the_optimizer_option_picks_the_optimizer(models, task, monkeypatch):
     assert used == ["SGD", "Adam", "AdamW"]
 
 
-def test_the_teacher_sees_k_frames(models, task, monkeypatch):
+def test_the_teacher_sees_k_frames(models, task, judged_frame_counts):
     reasoner, teacher = models
-    seen = []
-    nll = teacher.yes_nll
-
-    def spy(frames, queries):
-        seen.append(frames.shape[0])
-        return nll(frames, queries)
-
-    monkeypatch.setattr(teacher, "yes_nll", spy)
+    seen = judged_frame_counts(teacher)
     run(models, task, tau=0.0, max_steps=0, frames=5)
     run(models, task, tau=0.0, max_steps=0, frames=1000)  # capped by the video's length
     assert seen[0] == 5 and seen[1] == reasoner.decode_light(reasoner.one_step(task[1], task[0])).shape[0]

@@ -11,21 +11,10 @@ from safetensors.torch import save_file
 
 from vlmteach import reasoners
 from vlmteach.errors import VlmteachError
-from vlmteach.reasoners.wan import WanOptions, WanReasoner, parse_spec
+from vlmteach.reasoners.wan import KINDS, WanOptions, WanReasoner, parse_spec
 from vlmteach.reasoners.wan_tiny import TINY_SIZE, build_parts, save_folder, tiny_wan
 
-KINDS = ["wan2.1-i2v", "wan2.2-ti2v"]
 PROMPT = "move the red ball to the green star"
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-
-
-@pytest.fixture(scope="module", params=KINDS)
-def model(request) -> WanReasoner:
-    return tiny_wan(request.param)
 
 
 def image(seed: int = 0) -> torch.Tensor:
