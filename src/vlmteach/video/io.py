@@ -39,8 +39,7 @@ def read_video(path: str | Path) -> Video:
     except VideoError:
         raise
     except Exception as exc:  # decoders raise many types; the user needs the file name, not ffmpeg's build dump
-        raise VideoError(f"cannot decode {path}: not a video {'ffmpeg' if suffix == '.mp4' else 'Pillow'} can read "
-                         f"({_first_line(exc)})") from None
+        raise _undecodable(path, exc) from None
     if array.shape[0] == 0:
         raise VideoError(f"{path}: video has no frames")
     return Video(from_uint8(array), fps)
@@ -61,7 +60,7 @@ def probe_video(path: str | Path) -> tuple[int, float]:
             fps = float(reader.get_meta_data().get("fps") or DEFAULT_FPS)
             return reader.count_frames(), fps
     except Exception as exc:  # decoders raise many types; the user needs the file name
-        raise VideoError(f"cannot decode {path}: not a video ffmpeg can read ({_first_line(exc)})") from None
+        raise _undecodable(path, exc) from None
 
 
 def read_video_small(path: str | Path, size: tuple[int, int]) -> Video:
@@ -70,21 +69,13 @@ def read_video_small(path: str | Path, size: tuple[int, int]) -> Video:
     path = Path(path)
     if not path.is_file():
         raise VideoError(f"{path}: no such file")
-    frames, fps = [], DEFAULT_FPS
+    if path.suffix.lower() != ".mp4":
+        video = read_video(path)
+        return Video(_shrink(video.frames, size), video.fps)
     try:
-        if path.suffix.lower() == ".mp4":
-            with imageio.get_reader(path, format="FFMPEG") as reader:
-                fps = float(reader.get_meta_data().get("fps") or DEFAULT_FPS)
-                for frame in reader:
-                    frames.append(_shrink(from_uint8(_rgb(frame)[None]), size))
-        else:
-            video = read_video(path)
-            fps = video.fps
-            frames = [_shrink(video.frames, size)]
-    except VideoError:
-        raise
+        frames, fps = _decode_mp4(path, lambda frame: _shrink(from_uint8(frame[None]), size))
     except Exception as exc:
-        raise VideoError(f"cannot decode {path}: not a video ffmpeg can read ({_first_line(exc)})") from None
+        raise _undecodable(path, exc) from None
     if not frames:
         raise VideoError(f"{path}: video has no frames")
     return Video(torch.cat(frames), fps)
@@ -92,6 +83,11 @@ def read_video_small(path: str | Path, size: tuple[int, int]) -> Video:
 
 def _shrink(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return torch.nn.functional.interpolate(frames.float(), size=size, mode="area")
+
+
+def _undecodable(path: Path, exc: Exception) -> VideoError:
+    decoder = "Pillow" if path.suffix.lower() == ".gif" else "ffmpeg"
+    return VideoError(f"cannot decode {path}: not a video {decoder} can read ({_first_line(exc)})")
 
 
 def _first_line(exc: Exception, limit: int = 120) -> str:
@@ -107,10 +103,15 @@ def _rgb(frame: np.ndarray) -> np.ndarray:
     return frame[..., :3]
 
 
-def _read_mp4(path: Path) -> tuple[np.ndarray, float]:
+def _decode_mp4(path: Path, each) -> tuple[list, float]:
+    """(each(frame) for every RGB uint8 frame, fps): `each` sees one frame at a time as it is decoded."""
     with imageio.get_reader(path, format="FFMPEG") as reader:
         fps = float(reader.get_meta_data().get("fps") or DEFAULT_FPS)
-        frames = [_rgb(f) for f in reader]
+        return [each(_rgb(f)) for f in reader], fps
+
+
+def _read_mp4(path: Path) -> tuple[np.ndarray, float]:
+    frames, fps = _decode_mp4(path, lambda frame: frame)
     return np.stack(frames) if frames else np.zeros((0, 1, 1, 3), np.uint8), fps
 
 
