@@ -669,13 +669,19 @@ def _clip_uris(path: Path, tmp: Path) -> tuple[str, str]:
     return _gif_uri(video, tmp), _strip_uri(video, tmp)
 
 
+def _thumbnail(frames: torch.Tensor) -> torch.Tensor:
+    """Area-averaged to a quarter of the shown width; the browser upscales it (class "px", pixelated).
+    The codec's noise averages out and a GIF is ~10x smaller than at full width."""
+    side = max(8, GIF_WIDTH // 4)
+    if frames.shape[3] <= side:
+        return frames
+    size = (max(1, round(frames.shape[2] * side / frames.shape[3])), side)
+    return torch.nn.functional.interpolate(frames, size=size, mode="area")
+
+
 def _strip_uri(video: Video, tmp: Path) -> str:
     """Evenly spaced frames side by side, first and last included, separated by a white line."""
-    frames = video.frames[uniform_indices(video.frames.shape[0], min(STRIP_FRAMES, video.frames.shape[0]))]
-    side = max(8, GIF_WIDTH // 4)
-    if frames.shape[3] > side:
-        size = (max(1, round(frames.shape[2] * side / frames.shape[3])), side)
-        frames = torch.nn.functional.interpolate(frames, size=size, mode="area")
+    frames = _thumbnail(video.frames[uniform_indices(video.frames.shape[0], min(STRIP_FRAMES, video.frames.shape[0]))])
     gap = torch.ones(3, frames.shape[2], 1)
     strip = torch.cat([t for f in frames for t in (f, gap)][:-1], dim=2)
     out = write_image(strip, tmp / "strip.png")
@@ -688,13 +694,7 @@ def _gif_uri(video: Video, tmp: Path) -> str:
     if frames.shape[0] > GIF_MAX_FRAMES:
         fps *= GIF_MAX_FRAMES / frames.shape[0]
         frames = frames[uniform_indices(frames.shape[0], GIF_MAX_FRAMES)]
-    # Area-average to a quarter of the shown width and let the browser upscale it (class "px",
-    # pixelated): the codec's noise averages out and the GIF is ~10x smaller than at full width.
-    side = max(8, GIF_WIDTH // 4)
-    if frames.shape[3] > side:
-        size = (max(1, round(frames.shape[2] * side / frames.shape[3])), side)
-        frames = torch.nn.functional.interpolate(frames, size=size, mode="area")
-    out = write_video(Video(frames, fps), tmp / "clip.gif")
+    out = write_video(Video(_thumbnail(frames), fps), tmp / "clip.gif")
     return _data_uri(out.read_bytes(), "image/gif")
 
 
