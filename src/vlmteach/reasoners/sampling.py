@@ -16,6 +16,11 @@ SAMPLERS = ("euler", "dmd")
 Velocity = Callable[[torch.Tensor, float], torch.Tensor]
 
 
+def check_sampler(name: str) -> None:
+    if name not in SAMPLERS:
+        raise VlmteachError(f"unknown sampler {name!r}; valid: {', '.join(SAMPLERS)}")
+
+
 def shifted_sigmas(steps: int, shift: float = 1.0) -> list[float]:
     """steps + 1 times from 1 to 0: t_i = 1 - i / steps, shifted to s t / (1 + (s - 1) t).
 
@@ -46,8 +51,7 @@ def flow_sample(velocity: Velocity, z1: torch.Tensor, sigmas: list[float], grad_
     step-distilled models. dmd: predict x0 = z - t u(z, t), then re-noise to the next time,
     z <- (1 - t') x0 + t' eps with fresh eps (step_noise), as DMD2-distilled generators sample.
     One step from t=1 to 0 is the same under both."""
-    if sampler not in SAMPLERS:
-        raise VlmteachError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
+    check_sampler(sampler)
     steps = len(sigmas) - 1
     z = z1
     for i, (t, t_next) in enumerate(zip(sigmas[:-1], sigmas[1:])):

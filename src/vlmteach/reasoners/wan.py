@@ -22,7 +22,7 @@ from vlmteach.errors import VlmteachError
 from vlmteach.nn.device import resolve_device, resolve_dtype
 from vlmteach.reasoners.base import Reasoner, grad_steps
 from vlmteach.reasoners.peft_lora import PeftLoraMixin
-from vlmteach.reasoners.sampling import SAMPLERS, flow_sample, shifted_sigmas
+from vlmteach.reasoners.sampling import check_sampler, flow_sample, shifted_sigmas
 from vlmteach.reasoners.taehv import TinyVideoDecoder
 from vlmteach.video import Video
 
@@ -58,11 +58,6 @@ class WanOptions:
     vae_tiling: bool = False  # decode the final video in spatial tiles (less memory at 720p, a little slower)
     targets: str = "attn"  # LoRA targets: attn | attn+ffn | comma-free list joined by '+' of module suffixes
     offload_text: bool = True  # move the text and image encoders back to the CPU after encoding
-
-
-def check_sampler(name: str) -> None:
-    if name not in SAMPLERS:
-        raise VlmteachError(f"unknown sampler {name!r}; valid: {', '.join(SAMPLERS)}")
 
 
 def part_dtypes(options: WanOptions, device: torch.device) -> tuple[torch.dtype, torch.dtype]:
