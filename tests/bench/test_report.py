@@ -198,7 +198,7 @@ def test_score_axis_never_exaggerates_a_tie():
 
 
 def test_settled_says_within_noise():
-    from vlmteach.bench.report import Paired, _settled
+    from vlmteach.bench.report.stats import Paired, _settled
 
     assert _settled(Paired("a", "b", 0.05, 0.03, 3, 2, 5)) == "no: within noise"
     assert _settled(Paired("a", "b", 0.07, 0.03, 4, 1, 5)) == "yes, better"
@@ -206,7 +206,8 @@ def test_settled_says_within_noise():
 
 
 def test_memory_is_shown_per_job_on_cuda_only():
-    from vlmteach.bench.report import MethodSummary, _cost_cells
+    from vlmteach.bench.report.stats import MethodSummary
+    from vlmteach.bench.report.tables import _cost_cells
 
     def row(kind):
         return MethodSummary("m", 0.5, 0.5, None, {}, 1.0, 0.0, 2, 0, {}, 900.0, kind)

@@ -7,7 +7,7 @@ import argparse
 from vlmteach.cli.paths import check_output_folder
 from vlmteach.errors import VlmteachError
 
-MAX_INSTANCES = 60  # bench/report.py's DEFAULT_MAX_INSTANCES, here so that --help need not import the report
+MAX_INSTANCES = 60  # bench/report/write.py's DEFAULT_MAX_INSTANCES, here so that --help need not import the report
 
 
 def register(sub: argparse._SubParsersAction) -> None:

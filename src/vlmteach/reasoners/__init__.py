@@ -5,13 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from vlmteach.errors import VlmteachError
+from vlmteach.paths import weights_dir
 from vlmteach.reasoners.base import Reasoner, ReasonerCost
-
-
-def weights_dir() -> Path:
-    """The folder of the shipped tiny-world weights inside the package."""
-    return Path(__file__).resolve().parent.parent / "weights"
-
 
 KNOWN = ("tiny", "wan", "wan_tiny")
 

@@ -5,13 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from vlmteach.errors import VlmteachError
+from vlmteach.paths import weights_dir
 from vlmteach.teachers.base import QuerySet, Teacher, TeacherCost
 from vlmteach.teachers.rulebook import generic_queries
-
-
-def weights_dir() -> Path:
-    """The folder of the shipped tiny-world weights inside the package."""
-    return Path(__file__).resolve().parent.parent / "weights"
 
 
 def load(name: str = "tiny", path: str | Path | None = None) -> Teacher:
