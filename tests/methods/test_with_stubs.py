@@ -1,0 +1,295 @@
+"""The methods on stub models (tests/methods/conftest.py): what each asks of the reasoner and the
+teacher, and what it returns, against expectations computed here from the stubs' written-out rules.
+They run in milliseconds, so they also serve as the fast selection for mutation testing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vlmteach.errors import VlmteachError
+from vlmteach.methods import Problem, make_method, parse_sets
+from vlmteach.methods.common import candidate_seed, lora_scaled, teacher_loss_of
+from vlmteach.methods.cost import Cost, CostMeter
+from vlmteach.methods.registry import is_upper_bound, method_names
+
+from .conftest import GOAL, PROCESS, StubReasoner, StubTeacher, stub_loss
+
+FIRST = torch.full((3, 2, 2), 0.2)
+
+
+def expected_frames(seed: int, prompt: str = "p") -> torch.Tensor:
+    """The stub reasoner's video for a seed and prompt with no LoRA, computed from its rule."""
+    z1 = torch.rand((6, 3, 2, 2), generator=torch.Generator().manual_seed(seed))
+    return ((FIRST + 0.05 * prompt.count("/") + z1) / 2).clamp(0, 1)
+
+
+def problem(seed: int = 11, **kw) -> Problem:
+    return Problem(FIRST, "p", seed, **kw)
+
+
+def calls(model, name: str) -> list:
+    return [c[1:] if len(c) > 2 else c[1] for c in model.log if c[0] == name]
+
+
+# ---- registry ---------------------------------------------------------------------------------
+
+
+def test_method_names_in_cli_order():
+    assert method_names() == ["vanilla", "best_of_n", "pass_at_n", "prompt_rewrite", "tpo", "teacher_tto", "oracle_tto"]
+
+
+@pytest.mark.parametrize("label, expected", [
+    ("pass_at_n", True), ("oracle_tto[lr=1e-3]", True), (" pass_at_n [n=2]", True),
+    ("oracle_tto[final_weight=1,video_weight=0]", True),
+    ("teacher_tto", False), ("best_of_n[n=5]", False), ("vanilla", False), ("magic", False), ("", False),
+])
+def test_is_upper_bound(label, expected):
+    assert is_upper_bound(label) is expected
+
+
+def test_parse_sets_splits_at_the_first_dot_and_the_first_equals():
+    assert parse_sets([]) == {}
+    assert parse_sets(["teacher_tto.lr=1e-3", "teacher_tto.tau=0", " best_of_n.n =auto"]) == {
+        "teacher_tto": {"lr": "1e-3", "tau": "0"}, "best_of_n": {"n": "auto"}}
+    assert parse_sets(["tpo.a=b=c"]) == {"tpo": {"a": "b=c"}}  # the value keeps its "="
+    assert parse_sets(["tpo.a.b=1"]) == {"tpo": {"a.b": "1"}}  # the option keeps its "."
+
+
+@pytest.mark.parametrize("item", ["lr=1e-3", "teacher_tto.=1", "teacher_tto.lr", "teacher_tto", ".lr=1"])
+def test_parse_sets_refuses_what_is_not_method_key_value(item):
+    with pytest.raises(VlmteachError) as err:
+        parse_sets([item])
+    if item == ".lr=1":  # well formed, but the method is empty: unknown
+        assert str(err.value).startswith(f"--set {item!r}: unknown method ''; valid: vanilla, best_of_n, ")
+    else:
+        assert str(err.value) == f"--set {item!r}: expected METHOD.KEY=VALUE, e.g. teacher_tto.lr=1e-3"
+
+
+def test_parse_sets_names_an_unknown_method_and_the_valid_ones():
+    with pytest.raises(VlmteachError) as err:
+        parse_sets(["magic.lr=1"])
+    assert str(err.value) == ("--set 'magic.lr=1': unknown method 'magic'; valid: vanilla, best_of_n, pass_at_n, "
+                              "prompt_rewrite, tpo, teacher_tto, oracle_tto")
+
+
+def test_make_method_names_the_method_and_key_of_a_bad_option():
+    with pytest.raises(VlmteachError) as err:
+        make_method("tpo", {"rounds": "0"})
+    assert str(err.value) == "tpo.rounds: tpo.rounds must be >= 1, got 0"
+    with pytest.raises(VlmteachError) as err:
+        make_method("magic")
+    assert str(err.value).startswith("unknown method 'magic'; valid: vanilla, best_of_n")
+    assert make_method("tpo", {"rounds": "1", "frames": "2"}).config.rounds == 1
+
+
+# ---- common pieces ----------------------------------------------------------------------------
+
+
+def test_candidate_seed_zero_is_the_problem_seed_and_others_are_spread_31_bit_seeds():
+    assert candidate_seed(11, 0) == 11
+    seeds = [candidate_seed(11, i) for i in range(1, 6)]
+    expected = [int(np.random.SeedSequence([11, i]).generate_state(1)[0]) // 2 for i in range(1, 6)]
+    assert seeds == expected and len(set(seeds)) == 5 and all(0 <= s < 2**31 for s in seeds)
+    assert candidate_seed(12, 1) != candidate_seed(11, 1)
+
+
+def test_lora_scaled_scales_each_factor_by_the_root_and_restores_exactly():
+    r = StubReasoner()
+    r.add_lora()
+    r.delta.data.fill_(0.8)
+    with lora_scaled(r, 0.25):
+        assert torch.allclose(r.delta.data, torch.full_like(r.delta, 0.4))
+    assert torch.equal(r.delta.data, torch.full_like(r.delta, 0.8))
+    with pytest.raises(RuntimeError), lora_scaled(r, 0.0):
+        assert float(r.delta.data.abs().max()) == 0.0
+        raise RuntimeError("restored even so")
+    assert torch.equal(r.delta.data, torch.full_like(r.delta, 0.8))
+    with lora_scaled(r, 1.0):
+        assert torch.equal(r.delta.data, torch.full_like(r.delta, 0.8))
+
+
+def test_teacher_loss_of_is_the_weighted_nll_of_k_frames():
+    t = StubTeacher()
+    frames = torch.rand(6, 3, 2, 2, generator=torch.Generator().manual_seed(0))
+    from vlmteach.teachers import QuerySet
+    from vlmteach.video import Video
+
+    loss, per = teacher_loss_of(t, Video(frames), QuerySet(GOAL, PROCESS, lam=0.3), frames=4)
+    assert calls(t, "yes_nll") == [4]
+    from vlmteach.video import sample_frames
+
+    k = sample_frames(frames, 4)
+    assert loss == pytest.approx(stub_loss(k, 0.3), rel=1e-6)
+    assert per == pytest.approx([float(((k - v) ** 2).mean()) for v in (1.0, 0.0, 0.5)], rel=1e-6)
+
+
+# ---- cost -------------------------------------------------------------------------------------
+
+
+def test_cost_meter_counts_only_what_ran_inside_it(monkeypatch):
+    import vlmteach.methods.cost as cost_module
+
+    r, t = StubReasoner(), StubTeacher()
+    r.cost.forwards, r.cost.backwards, t.cost.forwards, t.cost.backwards = 5, 4, 3, 2
+    ticks = iter([10.0, 12.5])
+    monkeypatch.setattr(cost_module.time, "perf_counter", lambda: next(ticks))
+    with CostMeter(r, t) as meter:
+        r.cost.forwards += 7
+        r.cost.backwards += 1
+        t.cost.forwards += 2
+        t.cost.backwards += 3
+    c = meter.cost
+    assert (c.wall_s, c.reasoner_forwards, c.reasoner_backwards, c.teacher_forwards, c.teacher_backwards) == (2.5, 7, 1, 2, 3)
+    if not torch.cuda.is_available():
+        import resource
+
+        assert c.peak_mem_kind == "process-rss"
+        assert c.peak_mem_mb == pytest.approx(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, rel=0.05)
+
+
+def test_cost_to_dict():
+    assert Cost(1.5, 2, 3, 4, 5, 6.0, "cuda-allocated").to_dict() == {
+        "wall_s": 1.5, "reasoner_forwards": 2, "reasoner_backwards": 3, "teacher_forwards": 4,
+        "teacher_backwards": 5, "peak_mem_mb": 6.0, "peak_mem_kind": "cuda-allocated"}
+
+
+# ---- vanilla and prompt_rewrite ---------------------------------------------------------------
+
+
+def test_vanilla_is_one_sample_from_the_problem_noise(stubs):
+    r, t = stubs
+    result = make_method("vanilla").run(r, t, problem(11))
+    assert torch.equal(result.video.frames, expected_frames(11))
+    assert calls(r, "noise") == [11] and calls(r, "sample") == [3] and calls(r, "condition") == ["p"]
+    assert result.trace == {"noise_seed": 11} and result.steps == 0
+    assert result.cost.reasoner_forwards == 3 and result.cost.teacher_forwards == 0
+    make_method("vanilla", {"steps": "1"}).run(r, t, problem(11))
+    assert calls(r, "sample")[-1] == 1
+    with pytest.raises(VlmteachError) as err:
+        make_method("vanilla", {"steps": "0"})
+    assert "vanilla.steps must be >= 1, got 0" in str(err.value)
+
+
+def test_prompt_rewrite_samples_from_the_teacher_prompt(stubs):
+    r, t = stubs
+    result = make_method("prompt_rewrite", {"steps": "2"}).run(r, t, problem(11))
+    (first, prompt, feedback), = calls(t, "rewrite")
+    assert first is FIRST and prompt == "p" and feedback is None
+    assert calls(r, "condition") == ["p / clearer"] and calls(r, "sample") == [2]
+    assert torch.equal(result.video.frames, expected_frames(11, "p / clearer"))
+    assert result.trace == {"prompt": "p / clearer", "noise_seed": 11}
+
+
+# ---- best_of_n / pass_at_n --------------------------------------------------------------------
+
+
+def test_best_of_n_keeps_the_candidate_the_teacher_scores_best(stubs):
+    r, t = stubs
+    seen = []
+    result = make_method("best_of_n", {"n": "4", "frames": "24", "steps": "2"}).run(
+        r, t, problem(11), progress=lambda i, v: seen.append((i, v)))
+    seeds = [candidate_seed(11, i) for i in range(4)]
+    losses = [stub_loss(expected_frames(s)) for s in seeds]
+    best = int(np.argmin(losses))
+    assert calls(r, "noise") == seeds and calls(r, "sample") == [2] * 4
+    assert result.trace["values"] == pytest.approx([-v for v in losses], rel=1e-6)
+    assert result.trace["chosen"] == best and torch.equal(result.video.frames, expected_frames(seeds[best]))
+    assert result.trace["noise_seeds"] == seeds and result.trace["n"] == 4
+    assert result.trace["selector"] == "teacher" and result.trace["queries"] == [GOAL, *PROCESS]
+    assert "budget_s" not in result.trace
+    assert [i for i, _ in seen] == [0, 1, 2, 3] and [v for _, v in seen] == pytest.approx(losses, rel=1e-6)
+    (first, prompt), = [c[:2] for c in calls(t, "propose")]
+    assert first is FIRST and prompt == "p"
+    assert result.cost.teacher_forwards == 4 and result.cost.reasoner_forwards == 8
+
+
+def test_best_of_n_hands_k_frames_to_the_teacher(stubs):
+    r, t = stubs
+    make_method("best_of_n", {"n": "2", "frames": "4"}).run(r, t, problem(11))
+    assert calls(t, "yes_nll") == [4, 4]
+
+
+def test_pass_at_n_keeps_the_candidate_the_scorer_scores_best(stubs):
+    r, t = stubs
+    scorer = lambda v: float(v.frames.mean())  # noqa: E731
+    seen = []
+    result = make_method("pass_at_n", {"n": "3"}).run(r, t, problem(11, scorer=scorer),
+                                                       progress=lambda i, v: seen.append(v))
+    values = [scorer_value for scorer_value in (float(expected_frames(candidate_seed(11, i)).mean()) for i in range(3))]
+    assert result.trace["values"] == pytest.approx(values, rel=1e-6) and seen == pytest.approx(values, rel=1e-6)
+    assert result.trace["chosen"] == int(np.argmax(values)) and result.trace["selector"] == "oracle"
+    assert "queries" not in result.trace and calls(t, "propose") == [] and calls(t, "yes_nll") == []
+
+
+@pytest.mark.parametrize("budget, expected", [(0.5, 1), (2.0, 2), (2.999, 2), (3.0, 3), (1e9, 64)])
+def test_best_of_n_auto_draws_what_fits_the_budget(stubs, monkeypatch, budget, expected):
+    """Candidates of exactly one second each (a fake clock): a next one is drawn while it would still
+    end within the budget; never more than 64."""
+    import vlmteach.methods.best_of_n as module
+
+    clock = iter(float(i) for i in range(1000))
+    monkeypatch.setattr(module.time, "perf_counter", lambda: next(clock))
+    r, t = stubs
+    result = make_method("best_of_n", {"n": "auto"}).run(r, t, problem(11, budget_s=budget))
+    assert result.trace["n"] == expected and result.trace["budget_s"] == budget
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"selector": "judge"}, "unknown selector 'judge'; valid: teacher, oracle"),
+    ({"n": "0"}, "n must be a positive integer or 'auto', got 0"),
+    ({"n": "many"}, "n must be a positive integer or 'auto', got 'many'"),
+])
+def test_best_of_n_options_are_checked(options, message):
+    with pytest.raises(VlmteachError) as err:
+        make_method("best_of_n", options)
+    assert message in str(err.value)
+
+
+def test_best_of_n_refuses_what_it_cannot_run(stubs):
+    r, t = stubs
+    with pytest.raises(VlmteachError) as err:
+        make_method("pass_at_n").run(r, t, problem())
+    assert str(err.value).startswith("pass_at_n: the oracle selector needs a scorer")
+    with pytest.raises(VlmteachError) as err:
+        make_method("best_of_n", {"n": "auto"}).run(r, t, problem())
+    assert str(err.value).startswith("best_of_n: n=auto needs a wall-time budget")
+    assert r.log == []  # refused before sampling anything
+
+
+# ---- tpo --------------------------------------------------------------------------------------
+
+
+def test_tpo_rewrites_from_each_critique_and_keeps_the_best_round(stubs):
+    r = StubReasoner()
+    t = StubTeacher(critiques=["too dark", "still dark"])
+    seen = []
+    result = make_method("tpo", {"rounds": "3", "steps": "2", "frames": "5"}).run(
+        r, t, problem(11), progress=lambda i, v: seen.append((i, v)))
+    prompts = ["p", "p / too dark", "p / still dark"]
+    assert calls(r, "condition") == prompts and calls(r, "sample") == [2, 2, 2] and calls(r, "noise") == [11] * 3
+    assert [c[1:] for c in calls(t, "rewrite")] == [("p", "too dark"), ("p", "still dark")]
+    assert all(c[0] is FIRST for c in calls(t, "rewrite"))
+    assert calls(t, "critique") == ["p", "p", "p"] and calls(t, "yes_nll") == [5, 5, 5]
+    from vlmteach.video import sample_frames
+
+    losses = [stub_loss(sample_frames(expected_frames(11, q), 5)) for q in prompts]
+    rounds = result.trace["rounds"]
+    assert [x["prompt"] for x in rounds] == prompts and [x["critique"] for x in rounds] == ["too dark", "still dark", ""]
+    assert [x["loss"] for x in rounds] == pytest.approx(losses, rel=1e-6) and "video" not in rounds[0]
+    best = int(np.argmin(losses))
+    assert result.trace["chosen"] == best and torch.equal(result.video.frames, expected_frames(11, prompts[best]))
+    assert result.trace["queries"] == [GOAL, *PROCESS] and calls(t, "propose")[0][0] is FIRST
+    assert [i for i, _ in seen] == [0, 1, 2] and [v for _, v in seen] == pytest.approx(losses, rel=1e-6)
+
+
+def test_tpo_stops_when_the_critique_finds_nothing_or_the_rounds_run_out(stubs):
+    r, t = stubs  # the stub teacher's critiques are empty: nothing wrong after round 0
+    result = make_method("tpo", {"rounds": "3"}).run(r, t, problem(11))
+    assert len(result.trace["rounds"]) == 1 and calls(t, "rewrite") == []
+    r, t = StubReasoner(), StubTeacher(critiques=["a", "b", "c"])
+    result = make_method("tpo", {"rounds": "2"}).run(r, t, problem(11))
+    assert len(result.trace["rounds"]) == 2 and len(calls(t, "rewrite")) == 1  # no rewrite after the last round
+    r, t = StubReasoner(), StubTeacher(critiques=["a"])
+    assert len(make_method("tpo", {"rounds": "1"}).run(r, t, problem(11)).trace["rounds"]) == 1
