@@ -105,27 +105,29 @@ def run_checks() -> list[Check]:
     ]
 
 
-BACKENDS = ("wan", "qwen_vl")
+def tiny_check_backends() -> list[str]:
+    """Backends with tiny random-config checks, reasoners then teachers, as their registries list them."""
+    from vlmteach import reasoners, teachers
+
+    return [*reasoners.TINY_CHECKS.names(), *teachers.TINY_CHECKS.names()]
 
 
 def backend_checks(backend: str) -> list[Check]:
-    """Tiny random-config models of a real backend, each paired with the built-in model of the other
-    side, through two optimization steps end to end (Wan: both kinds; Qwen-VL: Qwen2.5-VL and Qwen3-VL)."""
+    """Tiny random-config models of a real backend (its registry's TINY_CHECKS), each paired with the
+    built-in model of the other side, through two optimization steps end to end."""
     from vlmteach import reasoners, teachers
 
+    if backend not in tiny_check_backends():
+        raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(tiny_check_backends())}")
     checks: list[Check] = []
-    if backend == "wan":
-        from vlmteach.reasoners.wan_tiny import tiny_wan
-
+    if backend in reasoners.TINY_CHECKS:
+        builders = reasoners.TINY_CHECKS.get(backend)
         teacher = teachers.load("tiny")
-        for kind in ("wan2.1-i2v", "wan2.2-ti2v"):
-            checks.append(_check(f"{kind} (tiny)", lambda k=kind: _optimization_step(tiny_wan(k), teacher, steps=2)))
-    elif backend == "qwen_vl":
-        from vlmteach.teachers.qwen_tiny import tiny_qwen_vl
-
+        for label, build in builders:
+            checks.append(_check(f"{label} (tiny)", lambda b=build: _optimization_step(b(), teacher, steps=2)))
+    if backend in teachers.TINY_CHECKS:
+        builders = teachers.TINY_CHECKS.get(backend)
         reasoner = reasoners.load("tiny")
-        for kind in ("qwen2_5_vl", "qwen3_vl"):
-            checks.append(_check(f"{kind} (tiny)", lambda k=kind: _optimization_step(reasoner, tiny_qwen_vl(k), steps=2)))
-    else:
-        raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+        for label, build in builders:
+            checks.append(_check(f"{label} (tiny)", lambda b=build: _optimization_step(reasoner, b(), steps=2)))
     return checks

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from vlmteach import reasoners, teachers
 from vlmteach.cli.paths import check_output_folder
 from vlmteach.errors import VlmteachError
 
@@ -17,9 +18,11 @@ RUN_DEFAULTS = {"suite": "builtin", "methods": DEFAULT_METHODS, "seed": 1_000_00
 
 def add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
     p.add_argument("--reasoner", default="tiny" if defaults else None,
-                   help="reasoner as NAME or NAME:PATH (default: the built-in tiny one)")
+                   help=f"reasoner as NAME or NAME:PATH, NAME one of {', '.join(reasoners.names())} "
+                        "(default: the built-in tiny one)")
     p.add_argument("--teacher", default="tiny" if defaults else None,
-                   help="teacher as NAME or NAME:PATH (default: the built-in tiny one)")
+                   help=f"teacher as NAME or NAME:PATH, NAME one of {', '.join(teachers.names())} "
+                        "(default: the built-in tiny one)")
     p.add_argument("--query-writer", default=None, metavar="NAME:SPEC",
                    help="a generating teacher that writes the queries, rewrites and critiques, e.g. "
                         "openai_chat:http://127.0.0.1:8000/v1,model=Qwen3-VL-8B (API key from $OPENAI_API_KEY); "

@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import time
 
+from vlmteach import reasoners, teachers
+
 
 def register(sub: argparse._SubParsersAction) -> None:
+    # read from the registries, which list names without importing any backend (the parser stays light)
+    backends = [*reasoners.TINY_CHECKS.names(), *teachers.TINY_CHECKS.names()]
     p = sub.add_parser("doctor", help="check the install, load the tiny models, run one optimization step",
                        description="Without --backend: load the shipped tiny models and run one optimization step. "
-                                   "With --backend wan|qwen_vl --tiny: build tiny random-config models of that backend "
-                                   "(no download) and run two optimization steps end to end.")
-    p.add_argument("--backend", choices=("wan", "qwen_vl"), default=None,
+                                   f"With --backend {'|'.join(backends)} --tiny: build tiny random-config models of that "
+                                   "backend (no download) and run two optimization steps end to end.")
+    p.add_argument("--backend", choices=backends, default=None,
                    help="check a real-model backend's code path on tiny random-config models")
     p.add_argument("--tiny", action="store_true", help="with --backend: use tiny random-config models (required)")
     p.set_defaults(run=run)

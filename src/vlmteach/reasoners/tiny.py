@@ -298,3 +298,9 @@ class TinyReasoner(PeftLoraMixin, Reasoner):
         load_weights(model.net, weights)
         return model
 
+
+def from_spec(path: str | Path | None = None) -> TinyReasoner:
+    """The "tiny" backend: the shipped weights, or those in the folder `path`."""
+    from vlmteach.reasoners import weights_dir
+
+    return TinyReasoner.load(path or weights_dir())

@@ -78,6 +78,14 @@ def parse_spec(spec: str) -> tuple[str, WanOptions]:
     return specs.parse_spec(spec, WanOptions, "wan", "a model folder or cached hub id (wan:PATH[,key=value,...])")
 
 
+def from_spec(path: str | Path | None) -> WanReasoner:
+    """The "wan" backend: a diffusers Wan model from `path` = "FOLDER_OR_CACHED_ID[,key=value,...]"."""
+    if not path:
+        raise VlmteachError("wan needs a model: wan:PATH[,key=value,...] (see docs/real-models.md)")
+    folder, options = parse_spec(str(path))
+    return WanReasoner.from_pretrained(folder, options)
+
+
 @dataclass
 class WanCondition:
     text: torch.Tensor  # (1, L, D) prompt embeddings

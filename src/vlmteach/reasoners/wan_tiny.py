@@ -5,6 +5,9 @@ meaningful."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -12,6 +15,7 @@ import torch
 from vlmteach.errors import VlmteachError
 from vlmteach.nn.hf_tokenizer import byte_tokenizer
 from vlmteach.reasoners.wan import KINDS, WanOptions, WanParts, WanReasoner
+from vlmteach.specs import parse_spec_options
 
 SIZES = ("tiny", "real")
 # Published dimensions (diffusers configs of Wan-AI/Wan2.1-I2V-14B-480P-Diffusers and
@@ -106,6 +110,16 @@ def tiny_wan(kind: str = "wan2.2-ti2v", seed: int = 0, **options: Any) -> WanRea
     h, w, f = TINY_SIZE[kind]
     opts = {"height": h, "width": w, "frames": f, "text_len": 16, "device": "cpu", **options}
     return WanReasoner(build_parts(kind, "tiny", seed), WanOptions(**opts))
+
+
+def from_spec(path: str | Path | None = None) -> WanReasoner:
+    """The "wan_tiny" backend, for plumbing checks: `path` = "[KIND][,key=value,...]" (WanOptions fields)."""
+    kind, given = parse_spec_options(str(path or "wan2.2-ti2v"), WanOptions, "wan_tiny", "a Wan kind (wan2.1-i2v, wan2.2-ti2v)")
+    return tiny_wan(kind, **given)
+
+
+# `vlmteach doctor --backend wan --tiny`: every kind, as (label, builder) pairs (see reasoners/registry.py)
+TINY_CHECKS: tuple[tuple[str, Callable[[], WanReasoner]], ...] = tuple((kind, partial(tiny_wan, kind)) for kind in KINDS)
 
 
 def save_folder(parts: WanParts, folder: str) -> str:

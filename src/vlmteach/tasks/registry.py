@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
 from vlmteach.errors import TaskError
+from vlmteach.registry import Registry
 from vlmteach.tasks.base import TaskFamily
 
 _FAMILIES: dict[str, str] = {
@@ -24,6 +24,7 @@ _FAMILIES: dict[str, str] = {
     "light_sequence": "vlmteach.tasks.light_sequence:LightSequence",
     "counting": "vlmteach.tasks.counting:Counting",
 }
+_REGISTRY = Registry("task family", _FAMILIES, TaskError)
 _LOADED: dict[str, TaskFamily] = {}
 
 
@@ -34,11 +35,8 @@ def family_names() -> list[str]:
 
 def get_family(name: str) -> TaskFamily:
     """The family registered under `name`."""
-    if name not in _FAMILIES:
-        raise TaskError(f"unknown task family {name!r}; known: {', '.join(_FAMILIES)}")
     if name not in _LOADED:
-        module, cls = _FAMILIES[name].split(":")
-        _LOADED[name] = getattr(importlib.import_module(module), cls)()
+        _LOADED[name] = _REGISTRY.get(name)()
     return _LOADED[name]
 
 

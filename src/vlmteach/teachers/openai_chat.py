@@ -131,3 +131,10 @@ def parse_spec(rest: str) -> ChatConfig:
     if not url.startswith(("http://", "https://")):
         raise VlmteachError(f"openai_chat needs a base URL like http://127.0.0.1:8000/v1, got {url!r}")
     return dataclasses.replace(cfg, url=url)
+
+
+def from_spec(path: str | None) -> OpenAIChatWriter:
+    """The "openai_chat" backend: a query writer at `path` = "URL[,model=NAME,...]"."""
+    if not path:
+        raise VlmteachError("openai_chat needs a URL: openai_chat:http://HOST:PORT/v1[,model=NAME]")
+    return OpenAIChatWriter(parse_spec(str(path)))

@@ -5,11 +5,15 @@ at tiny size or at the real published dimensions (random weights, so costs are r
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from vlmteach.errors import VlmteachError
+from vlmteach.specs import parse_spec_options
 
 KINDS = ("qwen3_vl", "qwen2_5_vl")
 SIZES = {"qwen3_vl": ("tiny", "4b"), "qwen2_5_vl": ("tiny", "3b", "7b")}
@@ -124,3 +128,17 @@ def tiny_qwen_vl(kind: str = "qwen3_vl", seed: int = 0, **options: Any) -> Any:
     model = tiny_model(kind, seed, tokenizer)
     defaults: dict[str, Any] = dict(frames=8, max_pixels=64 * 64, min_pixels=32 * 32, dtype="fp32", device="cpu", max_new_tokens=16)
     return QwenVLTeacher(model, tokenizer, QwenVLConfig(**{**defaults, **options}))
+
+
+def from_spec(path: str | Path | None = None) -> Any:
+    """The "qwen_vl_tiny" backend, for checking the code path: `path` = "[qwen3_vl|qwen2_5_vl][,key=value,...]"
+    (QwenVLConfig fields)."""
+    from vlmteach.teachers.qwen_vl import QwenVLConfig
+
+    kind, given = parse_spec_options(str(path or "qwen3_vl"), QwenVLConfig, "qwen_vl_tiny", "a kind (qwen3_vl, qwen2_5_vl)")
+    return tiny_qwen_vl(kind, **given)
+
+
+# `vlmteach doctor --backend qwen_vl --tiny`: both kinds, as (label, builder) pairs (see teachers/registry.py)
+TINY_CHECKS: tuple[tuple[str, Callable[[], Any]], ...] = tuple((kind, partial(tiny_qwen_vl, kind))
+                                                               for kind in ("qwen2_5_vl", "qwen3_vl"))

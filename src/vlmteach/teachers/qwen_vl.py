@@ -322,3 +322,11 @@ def parse_spec(text: str) -> tuple[str, QwenVLConfig]:
     """"PATH[,dtype=bf16,device=cuda,frames=8,max_pixels=...]" -> (path, QwenVLConfig)."""
     return specs.parse_spec(text, QwenVLConfig, "qwen_vl", "a model folder or cached model id, e.g. "
                             "qwen_vl:/models/Qwen3-VL-4B-Instruct,dtype=bf16")
+
+
+def from_spec(path: str | Path | None) -> QwenVLTeacher:
+    """The "qwen_vl" backend: a model in a local folder or the offline cache, `path` = "PATH[,key=value,...]"."""
+    if not path:
+        raise VlmteachError("qwen_vl needs a model folder or cached model id: qwen_vl:PATH[,dtype=bf16,device=cuda,frames=8]")
+    model_path, cfg = parse_spec(str(path))
+    return QwenVLTeacher.from_pretrained(model_path, cfg)

@@ -304,3 +304,10 @@ class TinyTeacher(Teacher):
         model = cls(TinyTeacherConfig(**fields))
         load_weights(model.net, weights)
         return model
+
+
+def from_spec(path: str | Path | None = None) -> TinyTeacher:
+    """The "tiny" backend: the shipped weights, or those in the folder `path`."""
+    from vlmteach.teachers import weights_dir
+
+    return TinyTeacher.load(path or weights_dir())

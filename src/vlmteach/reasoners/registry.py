@@ -1,0 +1,18 @@
+"""Reasoner backends by name: one module plus one line here each. Entries are "module:factory" strings,
+imported on first use, so listing the names needs no torch; each factory is `from_spec(path)`, building
+the backend from the text after "NAME:" on the command line (or None)."""
+
+from __future__ import annotations
+
+from vlmteach.registry import Registry
+
+BACKENDS = Registry("reasoner", {
+    "tiny": "vlmteach.reasoners.tiny:from_spec",
+    "wan": "vlmteach.reasoners.wan:from_spec",
+    "wan_tiny": "vlmteach.reasoners.wan_tiny:from_spec",
+})
+# Backends with real weights: (label, builder) pairs of tiny random-config models that
+# `vlmteach doctor --backend NAME --tiny` runs through the optimization step with the built-in teacher.
+TINY_CHECKS = Registry("reasoner backend with tiny checks", {
+    "wan": "vlmteach.reasoners.wan_tiny:TINY_CHECKS",
+})
