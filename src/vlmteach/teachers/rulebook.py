@@ -2,8 +2,8 @@
 
 Each task family carries its own rule (`TaskFamily.queries`, a tasks.queries.QueryRule in the family's
 module: the key words of its prompts, the colours and other slots it reads from them, the query
-templates); this module collects them from the task registry on first use, in registry order, and
-answers for the first rule that matches. It stands in for the query generation a real VLM teacher
+templates); this module reads them from the task registry when asked (importing it loads no family),
+in registry order, and answers for the first rule that matches. It stands in for the query generation a real VLM teacher
 performs (teachers/qwen_vl, teachers/openai_chat generate queries). Each query carries a `check`: the
 name of the rule-based scorer part it asks about, used to label the teacher's training data and to
 diagnose it, never by the method. Prompts no rule recognises, and families without a rule, get the
@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-from vlmteach.tasks.base import TaskFamily
 from vlmteach.tasks.queries import WORDS, QueryRule
 from vlmteach.tasks.registry import all_families
 from vlmteach.teachers.base import QuerySet
@@ -34,14 +32,10 @@ class Rule:
 
 
 def rules() -> tuple[Rule, ...]:
-    """The rules of the registered families that have one, in registry order. Collected on first use
-    (and again when the registry changes), so that importing the teachers loads no family module."""
-    return _collect(tuple(all_families()))
-
-
-@lru_cache(maxsize=4)
-def _collect(families: tuple[TaskFamily, ...]) -> tuple[Rule, ...]:
-    return tuple(Rule(f.name, f.queries) for f in families if f.queries is not None)
+    """The rules of the registered families that have one, in registry order. Read from the registry
+    at each use (it caches the families), so that importing the teachers loads no family module and a
+    family registered later is seen."""
+    return tuple(Rule(f.name, f.queries) for f in all_families() if f.queries is not None)
 
 
 def match(prompt: str) -> Rule | None:
