@@ -1,12 +1,18 @@
+import json
+
 import pytest
 
 from vlmteach.errors import VlmteachError
+from vlmteach.nn.text import WordTokenizer
 from vlmteach.tasks import all_families
-from vlmteach.teachers import QuerySet
-from vlmteach.teachers.rulebook import match, propose
+from vlmteach.teachers import QuerySet, weights_dir
+from vlmteach.teachers.rulebook import all_query_texts, generic_queries, match, propose
+
+# Families with a query rule of their own (TaskFamily.queries); the others get the generic queries.
+WITH_RULES = [f for f in all_families() if f.queries is not None]
 
 
-@pytest.mark.parametrize("family", all_families(), ids=lambda f: f.name)
+@pytest.mark.parametrize("family", WITH_RULES, ids=lambda f: f.name)
 def test_every_family_prompt_gets_its_own_queries_with_real_checks(family):
     for seed in range(40):
         for d in range(family.difficulty_range[0], family.difficulty_range[1] + 1):
@@ -17,6 +23,24 @@ def test_every_family_prompt_gets_its_own_queries_with_real_checks(family):
             parts = family.score(inst.ground_truth, inst).parts
             assert set(q.checks) <= set(parts)
             assert "coloured" not in q.goal, (q.goal, inst.prompt)  # it read the colours it needs
+
+
+def test_families_without_a_rule_get_the_generic_queries_not_another_familys():
+    for family in all_families():
+        if family.queries is None:
+            for seed in range(10):
+                prompt = family.generate(seed).prompt
+                assert match(prompt) is None, (family.name, prompt)
+                assert propose(prompt) == generic_queries()
+
+
+def test_the_rule_book_still_writes_every_word_the_shipped_tiny_teacher_knows():
+    # the shipped weights were trained on the families' queries and saved the vocabulary built from
+    # all_query_texts (sorted, so the order of the families is irrelevant); a new family may add words
+    folder = weights_dir()
+    first = json.loads((folder / "tiny_teacher.json").read_text())["members"][0]
+    shipped = json.loads((folder / f"{first}.json").read_text())["vocab"]
+    assert set(shipped) <= set(WordTokenizer.build(all_query_texts(), 48).vocab)
 
 
 def test_queries_name_the_colours_of_the_prompt():

@@ -16,6 +16,7 @@ import torch
 
 from vlmteach.errors import TaskError
 from vlmteach.tasks.grid import read_states, render, render_frame
+from vlmteach.tasks.queries import QueryRule
 from vlmteach.video import DEFAULT_FPS, Video
 
 FACULTIES = ("abstraction", "knowledge", "perception", "spatiality", "transformation")
@@ -136,6 +137,9 @@ class TaskFamily(ABC):
     default_difficulty: ClassVar[int] = 2
     corruptions: ClassVar[tuple[str, ...]] = GENERIC_CORRUPTIONS
     frames: ClassVar[int] = NATIVE_FRAMES
+    # How a rule-based teacher recognises the family's prompts and what it asks (teachers/rulebook.py);
+    # None: the generic queries. The shipped tiny teacher was trained on the families' query texts.
+    queries: ClassVar[QueryRule | None] = None
 
     # ---- what a family implements -------------------------------------------------------------
     @abstractmethod

@@ -8,6 +8,7 @@ from vlmteach.tasks import rules
 from vlmteach.tasks.base import Episode, Instance, TaskFamily
 from vlmteach.tasks.palette import (
     BACKGROUND, BLUE, GREEN, ORANGE, PINK, PURPLE, RED, WHITE, YELLOW, colour_name, tile)
+from vlmteach.tasks.queries import QueryRule, colours_in
 
 GRID = 8
 # (colour, colour, their mixture) as in paint mixing; the prompt names the first two only
@@ -26,6 +27,14 @@ PROMPTS = (
     "What colour is it?",
 )
 
+MIX_NAMES = {frozenset({colour_name(a), colour_name(b)}): colour_name(m) for a, b, m in MIXES}
+
+
+def _slots(prompt: str) -> dict[str, str]:
+    """{a} and {b} the two blocks' colours, {m} their mixture's."""
+    a, b = (colours_in(prompt) + ["coloured", "coloured"])[:2]  # the prompt names exactly the two blocks
+    return {"a": a, "b": b, "m": MIX_NAMES.get(frozenset({a, b}), "mixed")}
+
 
 class ColorAddition(TaskFamily):
     name = "color_addition"
@@ -34,6 +43,13 @@ class ColorAddition(TaskFamily):
     summary = "two coloured blocks slide together and merge into their mixed colour"
     difficulty_range = (1, 3)
     default_difficulty = 2
+    queries = QueryRule(
+        (r"\bblocks?\b", r"\bmix|\bblend", r"\bcolou?r\b|\bmerge|\bone block"), _slots,
+        ("By the end of the video, have the {a} and {b} blocks merged into one {m} block?", "goal"),
+        (("Do the blocks slide only one cell at a time?", "one_cell_per_frame"),
+         ("Does everything else stay where it is?", "rest_static"),
+         ("Are there two separate blocks until they merge, and one block after?", "blocks_consistent")),
+        words=("mixed",))
 
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
         (lo, hi), n_distract = LEVELS[difficulty]

@@ -7,6 +7,7 @@ import numpy as np
 from vlmteach.tasks import rules
 from vlmteach.tasks.base import Episode, Instance, TaskFamily
 from vlmteach.tasks.palette import BACKGROUND, DARK_GREY, OBJECT_COLOURS, WHITE, colour_name, ring
+from vlmteach.tasks.queries import QueryRule, colour_before
 
 GRID = 8
 SCENE_ROWS = 6  # objects lie in rows 0..5; row 6 stays empty to set the tray apart
@@ -25,6 +26,11 @@ PROMPTS = (
 )
 
 
+def _slots(prompt: str) -> dict[str, str]:
+    """{c} the colour of the rings to count."""
+    return {"c": colour_before("(?:rings?|circles?)", prompt)}
+
+
 class Counting(TaskFamily):
     name = "counting"
     faculty = "perception"
@@ -32,6 +38,13 @@ class Counting(TaskFamily):
     summary = "fill a tray with one token per ring of a named colour"
     difficulty_range = (1, 3)
     default_difficulty = 2
+    queries = QueryRule(
+        (r"\btokens?\b", r"\btray\b", r"\brings?\b"), _slots,
+        ("By the end of the video, does the tray hold one token for each {c} ring?", "goal"),
+        (("Is only one token added at each step?", "one_token_per_frame"),
+         ("Are the tokens placed from the left without gaps?", "left_to_right"),
+         ("Does the scene above the tray stay unchanged?", "scene_static")),
+        (("Does the tray hold only empty slots and tokens?", "tray_intact"),))
 
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
         (lo, hi), (d_lo, d_hi), n_colours = LEVELS[difficulty]

@@ -7,6 +7,7 @@ import numpy as np
 from vlmteach.tasks import rules
 from vlmteach.tasks.base import Episode, Instance, TaskFamily
 from vlmteach.tasks.palette import BACKGROUND, OBJECT_COLOURS, WALL, colour_name, join_names, tile
+from vlmteach.tasks.queries import QueryRule, no_slots
 
 GRID = 8
 FLOOR = GRID - 1  # the bottom row is the grey floor
@@ -68,6 +69,13 @@ class Gravity(TaskFamily):
     summary = "blocks fall straight down onto the floor, ledges and each other"
     difficulty_range = (1, 3)
     default_difficulty = 2
+    queries = QueryRule(
+        (r"\bblocks?\b", r"\bfall|\bdrop", r"\bfloor\b|\brest\b|\bland\b|\bledge"), no_slots,
+        ("By the end of the video, do all blocks rest on the floor, a ledge or another block?", "goal"),
+        (("Do the blocks fall straight down, never sideways or up?", "falls_straight_down"),
+         ("Do the blocks fall only one cell per step?", "one_cell_per_frame"),
+         ("Do all blocks keep their colour, none lost or doubled?", "blocks_intact")),
+        (("Do the grey floor and ledges stay unchanged?", "floor_static"),))
 
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
         (lo, hi), stacked, (l_lo, l_hi) = LEVELS[difficulty]

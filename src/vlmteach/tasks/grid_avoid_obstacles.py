@@ -10,6 +10,7 @@ from vlmteach.tasks.gridpath import Cell, distances, shortest_path, straight_rou
 from vlmteach.tasks.navigation import agent_rules, reach_goal
 from vlmteach.tasks.palette import (BACKGROUND, DARK_GREY, GREEN, OBJECT_COLOURS, RED, colour_name,
                                     ring, tile)
+from vlmteach.tasks.queries import QueryRule, agent_slots
 
 GRID = 8
 X_CELL = tile(RED, DARK_GREY)  # a red ring around a dark centre: unlike the target ring and the agent
@@ -43,6 +44,14 @@ class GridAvoidObstacles(TaskFamily):
     difficulty_range = (1, 3)
     default_difficulty = 2
     corruptions = TaskFamily.corruptions + ("wall_cross",)
+    queries = QueryRule(
+        (r"\bblock\b", r"\bred x cells?\b"), agent_slots("block"),
+        ("By the end of the video, is the {a} block on the {t} ring?", "goal"),
+        (("Does the {a} block avoid every red X cell?", "never_on_x"),
+         ("Does the {t} ring stay in its place until the {a} block reaches it?", "target_stays"),
+         ("Do the red X cells stay unchanged?", "x_cells_intact")),
+        (("Does the {a} block stay in one piece, without splitting or vanishing?", "agent_intact"),
+         ("Does the {a} block move only one cell at a time?", "one_cell_per_frame")))
 
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
         (x_lo, x_hi), (m_lo, m_hi) = LEVELS[difficulty]

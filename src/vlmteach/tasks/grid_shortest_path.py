@@ -9,6 +9,7 @@ from vlmteach.tasks.base import Episode, Instance, TaskFamily
 from vlmteach.tasks.gridpath import distances, manhattan, shortest_path, straight_route, walk
 from vlmteach.tasks.navigation import agent_rules, reach_goal
 from vlmteach.tasks.palette import BACKGROUND, GREEN, OBJECT_COLOURS, WALL, colour_name, ring, tile
+from vlmteach.tasks.queries import QueryRule, agent_slots
 
 GRID = 8
 # difficulty -> (number of wall bars, range of the shortest-route length in moves); at most 14
@@ -44,6 +45,15 @@ class GridShortestPath(TaskFamily):
     difficulty_range = (1, 3)
     default_difficulty = 2
     corruptions = TaskFamily.corruptions + ("wall_cross",)
+    queries = QueryRule(
+        (r"\bblock\b", r"shortest (?:possible )?(?:route|way|path)|fewest|as few moves", r"\b(?:ring|target|square)\b"),
+        agent_slots("block"),
+        ("By the end of the video, is the {a} block on the {t} ring?", "goal"),
+        (("Does the {a} block take a shortest route, without wasted steps?", "shortest_route"),
+         ("Does the {a} block stay out of the grey walls?", "walls_intact"),
+         ("Does the {t} ring stay in its place until the {a} block reaches it?", "target_stays")),
+        (("Does the {a} block move only one cell at a time?", "one_cell_per_frame"),
+         ("Does the {a} block stay in one piece, without splitting or vanishing?", "agent_intact")))
 
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
         count, (lo, hi) = LEVELS[difficulty]

@@ -8,6 +8,7 @@ from vlmteach.tasks import rules
 from vlmteach.tasks.base import Episode, Instance, TaskFamily
 from vlmteach.tasks.gridpath import STEPS, Cell, distances, manhattan, shortest_path
 from vlmteach.tasks.palette import BACKGROUND, OBJECT_COLOURS, WALL, WHITE, colour_name, ring, tile
+from vlmteach.tasks.queries import QueryRule, colour_before
 
 GRID = 8
 # difficulty -> (length of the wall segment holding the door, range of extra wall cells,
@@ -55,6 +56,11 @@ def wall_step(path: list[Cell], walls: np.ndarray, avoid: Cell) -> tuple[int, Ce
     return None
 
 
+def _slots(prompt: str) -> dict[str, str]:
+    """{a} the block's colour, {d} the door's (and its key's)."""
+    return {"a": colour_before("block", prompt), "d": colour_before("(?:door|key)", prompt)}
+
+
 class KeyDoor(TaskFamily):
     name = "key_door"
     faculty = "knowledge"
@@ -63,6 +69,15 @@ class KeyDoor(TaskFamily):
     difficulty_range = (1, 3)
     default_difficulty = 2
     corruptions = TaskFamily.corruptions + ("wall_cross",)
+    queries = QueryRule(
+        (r"\bblock\b", r"\bkey\b", r"\bdoor\b"), _slots,
+        ("By the end of the video, has the {a} block opened the {d} door?", "goal"),
+        (("Does the {a} block pick up the {d} key before it reaches the door?", "key_before_door"),
+         ("Does the {a} block stay out of the grey walls?", "walls_intact"),
+         ("Does the {d} key stay in its place until the {a} block picks it up?", "keys_intact")),
+        (("Does the {a} block move only one cell at a time?", "one_cell_per_frame"),
+         ("Does the {a} block stay in one piece, without splitting or vanishing?", "agent_intact"),
+         ("Does the {a} block never stand on a grey wall cell?", "agent_off_walls")))
 
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
         seg_len, (w_lo, w_hi), with_decoy, (lo, hi) = LEVELS[difficulty]

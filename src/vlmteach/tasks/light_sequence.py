@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from vlmteach.tasks import rules
 from vlmteach.tasks.base import Episode, Instance, TaskFamily
 from vlmteach.tasks.palette import BACKGROUND, DARK_GREY, YELLOW, tile
+from vlmteach.tasks.queries import QueryRule
 
 GRID = 8
 OFF, ON = tile(DARK_GREY), tile(YELLOW)
@@ -19,6 +22,13 @@ PROMPTS = (
 )
 
 
+def _slots(prompt: str) -> dict[str, str]:
+    """{side} and {k}: which end and how many lights (a number word); {lights} the noun's number."""
+    m = re.search(r"(left|right)most (\w+)|(\w+) lights? on the (left|right) end", prompt.lower())
+    side, k = (m.group(1), m.group(2)) if m and m.group(1) else ((m.group(4), m.group(3)) if m else ("right", "some"))
+    return {"side": side, "k": k, "lights": "light" if k == "one" else "lights"}
+
+
 class LightSequence(TaskFamily):
     name = "light_sequence"
     faculty = "perception"
@@ -26,6 +36,13 @@ class LightSequence(TaskFamily):
     summary = "light exactly the leftmost/rightmost k lamps of a row"
     difficulty_range = (1, 3)
     default_difficulty = 2
+    queries = QueryRule(
+        (r"\blights?\b|\blamps?\b", r"\b(?:left|right)most\b|\b(?:left|right) end\b"), _slots,
+        ("By the end of the video, are exactly the {side}most {k} {lights} on?", "goal"),
+        (("Does only one light change at each step?", "one_switch_per_frame"),
+         ("Does every light stay a light, either yellow or dark?", "lights_intact"),
+         ("Does everything apart from the lights stay unchanged?", "rest_static")),
+        words=("light", "lights", "left", "right", "some", *NUMBERS))
 
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
         lo, hi = LEVELS[difficulty]

@@ -9,6 +9,7 @@ from vlmteach.tasks.base import Episode, Instance, TaskFamily
 from vlmteach.tasks.gridpath import distances, random_maze, shortest_path, walk
 from vlmteach.tasks.navigation import agent_rules, reach_goal
 from vlmteach.tasks.palette import BACKGROUND, GREEN, OBJECT_COLOURS, WALL, colour_name, ring, tile
+from vlmteach.tasks.queries import QueryRule, agent_slots
 
 GRID = 8
 # difficulty -> (maze rooms per side, shortest-path length range in moves)
@@ -29,6 +30,13 @@ class Maze(TaskFamily):
     difficulty_range = (1, 3)
     default_difficulty = 2
     corruptions = TaskFamily.corruptions + ("wall_cross",)
+    queries = QueryRule(
+        (r"\bball\b", r"\bmaze|\bcorridors?\b|\bwalls?\b", r"\bsquare\b|\btarget\b"), agent_slots("ball"),
+        ("By the end of the video, is the {a} ball on the {t} square?", "goal"),
+        (("Does the {a} ball stay out of the grey walls?", "walls_intact"),
+         ("Does the {t} square stay in its place until the {a} ball reaches it?", "target_stays"),
+         ("Does the {a} ball stay in one piece, without splitting or vanishing?", "agent_intact")),
+        (("Does the {a} ball move only one cell at a time?", "one_cell_per_frame"),))
 
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
         rooms, (lo, hi) = LEVELS[difficulty]

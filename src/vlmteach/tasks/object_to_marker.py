@@ -8,6 +8,7 @@ from vlmteach.tasks import rules
 from vlmteach.tasks.base import Episode, Instance, TaskFamily
 from vlmteach.tasks.gridpath import shortest_path
 from vlmteach.tasks.palette import BACKGROUND, OBJECT_COLOURS, colour_name, join_names, ring, tile
+from vlmteach.tasks.queries import QueryRule, no_slots
 
 GRID = 8
 MAX_MOVES = 14  # one move per frame; 14 keeps the last move in a video sampled every other frame
@@ -30,6 +31,13 @@ class ObjectToMarker(TaskFamily):
     summary = "move each coloured square onto the star of its colour, one at a time"
     difficulty_range = (1, 3)
     default_difficulty = 2
+    queries = QueryRule(
+        (r"\bsquares?\b|\bobjects?\b", r"\bstars?\b", r"\bcolou?rs?\b|\bmatching\b"), no_slots,
+        ("By the end of the video, is every square on the star of its own colour?", "goal"),
+        (("Does only one square move at a time?", "one_object_at_a_time"),
+         ("Does each square keep its colour, without splitting or vanishing?", "objects_intact"),
+         ("Do the squares keep off the stars of other colours?", "markers_stay")),
+        (("Does each square move only one cell at a time?", "one_cell_per_frame"),))
 
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
         n, (lo, hi) = LEVELS[difficulty]

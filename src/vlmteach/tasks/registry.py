@@ -44,6 +44,19 @@ def all_families() -> list[TaskFamily]:
     return [get_family(n) for n in _FAMILIES]
 
 
+def register(family: type[TaskFamily]) -> TaskFamily:
+    """Register a family class defined outside this package (a plugin, a test) under its `name`, after
+    the built-in ones, and return its instance. (`vlmteach tasks list` reads the catalog file, which
+    lists the built-in families.)"""
+    if not (isinstance(family, type) and issubclass(family, TaskFamily)):
+        raise TaskError(f"register takes a TaskFamily subclass, got {family!r}")
+    if family.name in _FAMILIES:
+        raise TaskError(f"a task family named {family.name!r} is already registered ({_FAMILIES[family.name]})")
+    _FAMILIES[family.name] = f"{family.__module__}:{family.__qualname__}"
+    _LOADED[family.name] = family()
+    return _LOADED[family.name]
+
+
 # `vlmteach tasks list` reads this file instead of importing the families (and torch with them), so that
 # it answers at once; tests/tasks/test_catalog.py fails when it is stale.
 CATALOG_FILE = Path(__file__).with_name("catalog.json")

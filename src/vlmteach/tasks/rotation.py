@@ -7,6 +7,7 @@ import numpy as np
 from vlmteach.tasks import rules
 from vlmteach.tasks.base import Episode, Instance, TaskFamily
 from vlmteach.tasks.palette import BACKGROUND, OBJECT_COLOURS, WHITE, colour_name, ring, tile
+from vlmteach.tasks.queries import QueryRule, colour_before
 
 GRID = 8
 # The 8 hand directions in clockwise order on screen (rows grow downwards), starting at north.
@@ -35,6 +36,12 @@ def ray_masks(centre: tuple[int, int], length: int) -> np.ndarray:
     return masks
 
 
+def _slots(prompt: str) -> dict[str, str]:
+    """{h} the hand's colour, {m} the marker's, {s} the sense of turning."""
+    sense = SENSE_NAMES[-1 if "counter" in prompt.lower() else 1]
+    return {"h": colour_before("hand", prompt), "m": colour_before("(?:marker|ring|circle)", prompt), "s": sense}
+
+
 class Rotation(TaskFamily):
     name = "rotation"
     faculty = "transformation"
@@ -42,6 +49,15 @@ class Rotation(TaskFamily):
     summary = "turn a dial's hand step by step until it points at a marker"
     difficulty_range = (1, 3)
     default_difficulty = 2
+    queries = QueryRule(
+        (r"\bhand\b", r"\bpoints? (?:at|to)\b|\bmarker\b", r"\bturn|\brotate|\bsweep|clockwise"), _slots,
+        ("By the end of the video, does the {h} hand point at the {m} marker?", "goal"),
+        (("Does the {h} hand turn {s}?", "turn_direction"),
+         ("Does the {h} hand turn only one eighth of a turn per step?", "one_step_per_frame"),
+         ("Does the {h} hand stay a straight, unbroken line?", "hand_intact")),
+        (("Does the centre of the dial stay unchanged?", "centre_static"),
+         ("Does the {m} marker stay in its place?", "marker_stays")),
+        words=tuple(SENSE_NAMES.values()))
 
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
         lengths, (lo, hi), sense = LEVELS[difficulty]

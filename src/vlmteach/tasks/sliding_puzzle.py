@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from vlmteach.tasks import rules
 from vlmteach.tasks.base import Episode, Instance, TaskFamily
 from vlmteach.tasks.gridpath import STEPS
 from vlmteach.tasks.palette import BACKGROUND, OBJECT_COLOURS, WALL, colour_name, outer_of, tile
+from vlmteach.tasks.queries import QueryRule
 
 GRID = 8
 GAP = BACKGROUND
@@ -70,6 +73,12 @@ def within_slides(a: np.ndarray, b: np.ndarray, limit: int) -> bool:
     return False
 
 
+def _slots(prompt: str) -> dict[str, str]:
+    """{rows} the solved board as the prompt describes it."""
+    m = re.search(r"(?:reads?|shows) (.+? in the bottom row|.+? in the top row)", prompt.lower())
+    return {"rows": m.group(1) if m else "the described order"}
+
+
 class SlidingPuzzle(TaskFamily):
     name = "sliding_puzzle"
     faculty = "spatiality"
@@ -77,6 +86,14 @@ class SlidingPuzzle(TaskFamily):
     summary = "sliding-tile puzzle in a grey frame, solved one slide per frame to a described order"
     difficulty_range = (1, 3)
     default_difficulty = 2
+    queries = QueryRule(
+        (r"puzzle|\btiles?\b", r"\bthe gap\b|\bempty (?:slot|space)", r"\b(?:top|middle|bottom) row\b"), _slots,
+        ("By the end of the video, does the board read {rows}?", "goal"),
+        (("Does only one tile slide into the gap at each step?", "one_slide_per_frame"),
+         ("Do all the tiles keep their colours, none lost or doubled?", "tiles_intact"),
+         ("Does everything outside the board stay unchanged?", "frame_static")),
+        # the words of {rows} besides colours; _slots' fallback never occurs in a generated prompt
+        words=("the gap", "in the top row", "in the middle row", "in the bottom row"))
 
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
         shapes, (lo, hi) = LEVELS[difficulty]

@@ -7,6 +7,7 @@ import numpy as np
 from vlmteach.tasks import rules
 from vlmteach.tasks.base import Episode, Instance, TaskFamily
 from vlmteach.tasks.palette import BACKGROUND, OBJECT_COLOURS, colour_name, tile
+from vlmteach.tasks.queries import QueryRule, no_slots
 
 GRID = 8
 MAX_HEIGHT = 6
@@ -44,6 +45,13 @@ class StableSort(TaskFamily):
     summary = "bubble-sort coloured bars by height, keeping equal bars in order"
     difficulty_range = (1, 3)
     default_difficulty = 2
+    queries = QueryRule(
+        (r"\bbars\b", r"\bsort|\border\b|\barrange", r"\bheight|shortest|tallest"), no_slots,
+        ("By the end of the video, are the bars sorted from shortest to tallest?", "goal"),
+        (("Do bars of equal height keep their order?", "stable"),
+         ("Does every bar keep its height and colour?", "bars_intact"),
+         ("Does everything around the bars stay unchanged?", "background_static")),
+        (("Are only two neighbouring bars swapped at each step?", "one_swap_per_frame"),))
 
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
         (n_lo, n_hi), (t_lo, t_hi) = LEVELS[difficulty]

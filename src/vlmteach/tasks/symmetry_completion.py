@@ -7,6 +7,7 @@ import numpy as np
 from vlmteach.tasks import rules
 from vlmteach.tasks.base import Episode, Instance, TaskFamily
 from vlmteach.tasks.palette import BACKGROUND, OBJECT_COLOURS, colour_name, outer_of, tile
+from vlmteach.tasks.queries import QueryRule, no_slots
 
 GRID = 8
 HALF = GRID // 2
@@ -36,6 +37,13 @@ class SymmetryCompletion(TaskFamily):
     summary = "complete the right half of a picture as the mirror image of the left half"
     difficulty_range = (1, 3)
     default_difficulty = 2
+    queries = QueryRule(
+        (r"mirror|symmetr", r"\bpicture\b|\bdrawing\b|\bsquares?\b", r"\bleft\b|\bvertical\b"), no_slots,
+        ("By the end of the video, is the picture mirror-symmetric?", "goal"),
+        (("Does every added square match its mirror image on the left?", "no_wrong_cells"),
+         ("Is only one square added at each step?", "one_cell_per_frame"),
+         ("Does the left half stay unchanged?", "left_static")),
+        (("Do the squares already on the right stay unchanged?", "correct_right_static"),))
 
     def build(self, rng: np.random.Generator, difficulty: int) -> Episode | None:
         lo, hi = LEVELS[difficulty]
