@@ -23,7 +23,8 @@ import torch
 from tqdm import tqdm
 
 from vlmteach import reasoners, teachers
-from vlmteach.bench.jobs import parse_method_list, split_label
+from vlmteach.bench.jobs import parse_method_list
+from vlmteach.methods import split_label
 from vlmteach.methods import Problem, make_method
 from vlmteach.tasks import all_families
 from vlmteach.train.seeds import DEV_SEEDS, EVAL_SEED_MIN

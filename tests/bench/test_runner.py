@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from vlmteach.bench.jobs import parse_method_list, split_label
+from vlmteach.bench.jobs import parse_method_list
+from vlmteach.methods import split_label
 from vlmteach.bench.runner import BenchConfig, Hooks, run_bench
 from vlmteach.bench.store import ResultStore
 from vlmteach.bench.suites import builtin_suite, make_suite

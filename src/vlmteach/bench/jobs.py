@@ -13,7 +13,7 @@ from typing import Any
 
 from vlmteach.bench.suites import SPLIT_FOLDERS, Item, item_from_ref
 from vlmteach.errors import VlmteachError
-from vlmteach.methods import Method, Problem, make_method
+from vlmteach.methods import Problem, build_method
 from vlmteach.tasks.vbvr import conform, view_scale
 from vlmteach.video import write_image, write_video
 
@@ -35,27 +35,6 @@ def parse_method_list(text: str) -> list[str]:
     if len(set(labels)) != len(labels):
         raise VlmteachError(f"--methods lists a method twice: {text}")
     return labels
-
-
-def split_label(label: str) -> tuple[str, dict[str, str]]:
-    """"teacher_tto[grad=last-step;lam=1]" -> ("teacher_tto", {"grad": "last-step", "lam": "1"})."""
-    m = re.fullmatch(r"([a-z_]+)(?:\[(.*)\])?", label.strip())
-    if not m:
-        raise VlmteachError(f"bad method {label!r}; expected NAME or NAME[KEY=VALUE;...]")
-    options = {}
-    for part in re.split(r"[;,]", m.group(2) or ""):
-        if part.strip():
-            key, eq, value = part.partition("=")
-            if not eq:
-                raise VlmteachError(f"bad option {part!r} in {label!r}; expected KEY=VALUE")
-            options[key.strip()] = value.strip()
-    return m.group(1), options
-
-
-def build_method(label: str, sets: dict[str, dict[str, str]]) -> Method:
-    """The method of a label: --set options of its name first, then the label's own options."""
-    name, options = split_label(label)
-    return make_method(name, {**sets.get(name, {}), **options})
 
 
 def label_slug(label: str) -> str:
@@ -141,7 +120,7 @@ def execute(job: Job, reasoner, teacher, rundir: str | Path, progress=None) -> d
         line["method_name"] = method.name
         problem = Problem(item.first_frame, item.prompt, item.seed,
                           scorer=lambda v: item.score(v).total, budget_s=job.budget_s,
-                          reference=item.reference if method.name == "oracle_tto" else None)
+                          reference=item.reference if method.needs_reference() else None)
         result = method.run(reasoner, teacher, problem, progress)
         score = item.score(result.video)  # the reasoner's own video; the exported file is conformed to the suite
         rel = video_relpath(job.method, item)

@@ -15,15 +15,11 @@ from typing import Any
 
 from vlmteach import __version__
 from vlmteach.bench.executors import EXECUTORS, Executor, Hooks, make_executor
-from vlmteach.bench.jobs import (
-    Job,
-    build_method,
-    parse_method_list,
-    split_label,
-)
+from vlmteach.bench.jobs import Job, parse_method_list
 from vlmteach.bench.store import ResultStore, job_key
 from vlmteach.bench.suites import Item, make_suite
 from vlmteach.errors import VlmteachError
+from vlmteach.methods.registry import budget_label, build_method, method_class, method_names, needs_budget, split_label
 from vlmteach.tasks.vbvr import check_export
 
 CONFIG = "config.json"
@@ -70,10 +66,11 @@ class BenchConfig:
         if stray:
             raise VlmteachError(f"--set {stray[0]}.…: {stray[0]} is not among the run's methods ({', '.join(names)}); "
                                 "drop the --set or add the method to --methods")
-        auto = [label for label in self.methods if _needs_budget(label, self.sets)]
-        if auto and _budget_label(self.methods) is None:
-            raise VlmteachError(f"{auto[0]} spends teacher_tto's wall time per instance, but teacher_tto is not in "
-                                "--methods; add it (e.g. --methods teacher_tto,best_of_n[n=auto]) or give n a number")
+        auto = [label for label in self.methods if needs_budget(label, self.sets)]
+        if auto and budget_label(self.methods) is None:
+            p = ", ".join(n for n in method_names() if method_class(n).provides_budget)
+            raise VlmteachError(f"{auto[0]} spends {p}'s wall time per instance, but {p} is not in "
+                                f"--methods; add it (e.g. --methods {p},{auto[0]}) or give n a number")
 
     def identity(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in IDENTITY}
@@ -104,19 +101,8 @@ def method_configs(cfg: BenchConfig) -> dict[str, dict[str, Any]]:
 
 def job_order(labels: list[str], sets: dict[str, dict[str, str]] | None = None) -> list[str]:
     """Methods that need a budget (best_of_n n=auto) run after teacher_tto on the same instance."""
-    needs = [x for x in labels if _needs_budget(x, sets)]
+    needs = [x for x in labels if needs_budget(x, sets)]
     return [x for x in labels if x not in needs] + needs
-
-
-def _needs_budget(label: str, sets: dict[str, dict[str, str]] | None = None) -> bool:
-    name, options = split_label(label)
-    options = {**(sets or {}).get(name, {}), **options}
-    return name in ("best_of_n", "pass_at_n") and options.get("n", "") == "auto"
-
-
-def _budget_label(labels: list[str]) -> str | None:
-    tto = [x for x in labels if split_label(x)[0] == "teacher_tto"]
-    return "teacher_tto" if "teacher_tto" in tto else (tto[0] if tto else None)
 
 
 def torch_facts(cfg: BenchConfig) -> dict[str, Any]:
@@ -180,10 +166,10 @@ def plan(items: list[Item], labels: list[str], store: ResultStore, cfg: BenchCon
 
 def budget_for(job: Job, labels: list[str], store: ResultStore) -> float | None:
     """The wall time of the budget method (teacher_tto) on the job's instance, if it ran and succeeded."""
-    budget_label = _budget_label(labels)
-    if not _needs_budget(job.method, job.sets) or budget_label is None:
+    provider = budget_label(labels)
+    if not needs_budget(job.method, job.sets) or provider is None:
         return None
-    ref = store.get(job_key(job.item_key, budget_label))
+    ref = store.get(job_key(job.item_key, provider))
     return ref["cost"]["wall_s"] if ref and ref.get("status") == "ok" else None
 
 
@@ -200,12 +186,12 @@ def run_bench(cfg: BenchConfig, hooks: Hooks | None = None, executor: Executor |
         return rundir
     executor = executor or make_executor(cfg.executor, **cfg.executor_options)
     open_keys = {job.key for job in todo}
-    budget_label = _budget_label(cfg.methods)
+    provider = budget_label(cfg.methods)
 
     def blocked(job: Job) -> bool:
-        if not _needs_budget(job.method, job.sets) or budget_label is None:
+        if not needs_budget(job.method, job.sets) or provider is None:
             return False
-        key = job_key(job.item_key, budget_label)
+        key = job_key(job.item_key, provider)
         return key in open_keys and store.get(key) is None
 
     def sink(job: Job, line: dict) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from vlmteach import reasoners, teachers
 from vlmteach.cli.paths import check_output_folder
 from vlmteach.errors import VlmteachError
+from vlmteach.methods.registry import method_names
 
 DEFAULT_METHODS = "vanilla,best_of_n,teacher_tto"
 EXIT_FAILED_JOBS = 3
@@ -37,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="builtin | builtin-id | builtin-ood | a VBVR-layout folder (default builtin)")
     p.add_argument("--methods", default=None,
                    help=f"comma list; a variant as NAME[KEY=VALUE;...] (default {DEFAULT_METHODS}); names: "
-                        "vanilla, best_of_n, pass_at_n, prompt_rewrite, tpo, teacher_tto, oracle_tto")
+                        f"{', '.join(method_names())}")
     p.add_argument("--n-per-family", type=int, default=None, metavar="N",
                    help="instances per family (default 3 for built-in suites, all for a folder)")
     p.add_argument("--seed", type=int, default=None, help="first instance seed (>= 1,000,000; default 1,000,000)")

@@ -64,10 +64,9 @@ def _problem(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from vlmteach.bench.jobs import build_method
+    from vlmteach.methods import build_method
     from vlmteach.bench.runner import BenchConfig, load_models
     from vlmteach.methods import parse_sets
-    from vlmteach.optim.tto import TTOConfig, resolve
     from vlmteach.video import write_video
 
     out = Path(args.out)
@@ -81,24 +80,15 @@ def run(args: argparse.Namespace) -> int:
     sets = parse_sets(args.sets)
     method = build_method(args.method, sets)
     problem, scorer, what = _problem(args)
-    if method.name == "pass_at_n" and scorer is None:
-        raise VlmteachError("pass_at_n picks with the benchmark scorer: give --instance with ground truth or --family")
-    if method.name == "oracle_tto" and problem.reference is None:
-        raise VlmteachError("oracle_tto optimizes towards the ground truth: give --family or an --instance "
+    if method.needs_scorer() and scorer is None:
+        raise VlmteachError(f"{method.name} picks with the benchmark scorer: give --instance with ground truth or --family")
+    if method.needs_reference() and problem.reference is None:
+        raise VlmteachError(f"{method.name} optimizes towards the ground truth: give --family or an --instance "
                             "folder with final_frame.png or ground_truth.mp4")
     print(f"task: {what}\nprompt: {problem.prompt}")
     reasoner, teacher = load_models(BenchConfig(methods=[args.method], sets=sets, reasoner=args.reasoner,
                                                 teacher=args.teacher, query_writer=args.query_writer))
-    cfg = method.config
-    tto_steps = None
-    if isinstance(cfg, TTOConfig):  # the budget as the loop will resolve it (optim/tto.py)
-        tto = resolve(cfg, reasoner)
-        tto_steps = tto.fixed_steps if tto.fixed_steps is not None else tto.max_steps
-    total = {"teacher_tto": tto_steps, "oracle_tto": tto_steps,
-             "best_of_n": cfg.n if isinstance(getattr(cfg, "n", None), int) else None,
-             "pass_at_n": cfg.n if isinstance(getattr(cfg, "n", None), int) else None,
-             "tpo": getattr(cfg, "rounds", None)}.get(method.name)
-    unit = "step" if method.name in ("teacher_tto", "oracle_tto") else "sample"
+    total, unit = method.progress_total(reasoner), method.progress_unit
     with tqdm(total=total, desc=method.name, unit=unit, dynamic_ncols=True) as bar:
         def progress(step: int, loss: float) -> None:
             bar.n = step
@@ -121,13 +111,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {'goal' if i == 0 else 'process':<9}{q}")
     if "stop_reason" in trace:
         print(f"stopped: {trace['stop_reason']} after {result.steps} steps "
-              f"(loss {trace['losses'][0]:.3f} -> {trace['losses'][-1]:.3f}, tau {cfg.tau})")
+              f"(loss {trace['losses'][0]:.3f} -> {trace['losses'][-1]:.3f}, tau {method.config.tau})")
         if "chosen_iterate" in trace:
             print(f"kept iterate {trace['chosen_iterate']} of {len(trace['iterate_losses']) - 1}: the finished sample "
                   f"the teacher scores best (select=judge; 0 is the untouched LoRA)")
         from vlmteach.bench.report import write_loss_plot
 
-        write_loss_plot(trace["losses"], cfg.tau, side[1])
+        write_loss_plot(trace["losses"], method.config.tau, side[1], method.name)
         print(f"wrote {side[1]}")
     record = {"method": args.method, "prompt": problem.prompt, "seed": problem.seed, "steps": result.steps,
               "cost": result.cost.to_dict(), "trace": trace}

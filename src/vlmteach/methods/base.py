@@ -64,9 +64,29 @@ class Method(ABC):
     # True for the oracles (pass_at_n, oracle_tto): they use the ground truth, so no deployed system
     # can run them; reports label them as upper bounds, never as competitors.
     upper_bound: ClassVar[bool] = False
+    # What the bench runner, the CLI and the report ask of a method, so that none of them tests its name:
+    provides_budget: ClassVar[bool] = False  # its wall time per instance is the budget of cost-matched methods
+    cost_reference: ClassVar[bool] = False  # the report states every method's wall time as a multiple of its
+    progress_unit: ClassVar[str] = "sample"  # what `progress(step, ...)` counts
 
     def __init__(self, config: MethodConfig | None = None):
         self.config = config if config is not None else self.config_class()
+
+    def needs_scorer(self) -> bool:
+        """Whether it needs Problem.scorer (the benchmark's own scorer, privileged)."""
+        return False
+
+    def needs_reference(self) -> bool:
+        """Whether it needs Problem.reference (the ground truth, privileged)."""
+        return False
+
+    def needs_budget(self) -> bool:
+        """Whether it needs Problem.budget_s (the wall time of a `provides_budget` method on the instance)."""
+        return False
+
+    def progress_total(self, reasoner: Reasoner) -> int | None:
+        """How many `progress` calls a run makes at most with this reasoner (None: not known ahead)."""
+        return None
 
     @abstractmethod
     def run(self, reasoner: Reasoner, teacher: Teacher, problem: Problem,

@@ -42,6 +42,15 @@ class BestOfN(Method):
     name = "best_of_n"
     config_class = BestOfNConfig
 
+    def needs_scorer(self) -> bool:
+        return self.config.selector == "oracle"
+
+    def needs_budget(self) -> bool:
+        return self.config.n == "auto"
+
+    def progress_total(self, reasoner) -> int | None:
+        return self.config.n if isinstance(self.config.n, int) else None
+
     def run(self, reasoner, teacher, problem: Problem, progress=None) -> MethodResult:
         cfg = self.config
         if cfg.selector == "oracle" and problem.scorer is None:
@@ -89,3 +98,4 @@ class PassAtN(BestOfN):
     name = "pass_at_n"
     config_class = PassAtNConfig
     upper_bound = True
+    cost_reference = True  # the paper compares the method's wall time with Pass@5's

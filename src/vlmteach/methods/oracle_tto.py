@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from vlmteach.errors import VlmteachError
 from vlmteach.methods.base import Method, MethodConfig, MethodResult, Problem
 from vlmteach.methods.cost import CostMeter
-from vlmteach.methods.teacher_tto import optimize_lora
+from vlmteach.methods.teacher_tto import optimize_lora, step_budget
 from vlmteach.optim import ReferenceObjective, TTOConfig
 from vlmteach.optim.tto import resolve
 
@@ -39,6 +39,13 @@ class OracleTTO(Method):
     name = "oracle_tto"
     config_class = OracleTTOConfig
     upper_bound = True
+    progress_unit = "step"
+
+    def needs_reference(self) -> bool:
+        return True
+
+    def progress_total(self, reasoner) -> int | None:
+        return step_budget(self.config, reasoner)
 
     def run(self, reasoner, teacher, problem: Problem, progress=None) -> MethodResult:
         if problem.reference is None:

@@ -118,9 +118,20 @@ def search_noise(reasoner, teacher, problem: Problem, queries: QuerySet, cfg: Te
     return cands[best][1], cands[best][2], [c[0] for c in cands]
 
 
+def step_budget(cfg: TTOConfig, reasoner) -> int:
+    """The optimizer steps the loop may take, as it will resolve them for this reasoner (optim/tto.py)."""
+    tto = resolve(cfg, reasoner)
+    return tto.fixed_steps if tto.fixed_steps is not None else tto.max_steps
+
+
 class TeacherTTO(Method):
     name = "teacher_tto"
     config_class = TeacherTTOConfig
+    provides_budget = True  # best_of_n[n=auto] spends its wall time: the paper's cost-matched comparison
+    progress_unit = "step"
+
+    def progress_total(self, reasoner) -> int | None:
+        return step_budget(self.config, reasoner)
 
     def run(self, reasoner, teacher, problem: Problem, progress=None) -> MethodResult:
         cfg = resolve(self.config, reasoner)

@@ -30,6 +30,9 @@ class TPO(Method):
     name = "tpo"
     config_class = TPOConfig
 
+    def progress_total(self, reasoner) -> int | None:
+        return self.config.rounds
+
     def run(self, reasoner, teacher, problem: Problem, progress=None) -> MethodResult:
         cfg = self.config
         with CostMeter(reasoner, teacher) as meter:

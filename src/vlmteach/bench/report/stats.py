@@ -128,13 +128,9 @@ def _instance_key(r: dict[str, Any]) -> tuple:
 
 
 def _tau(config: dict[str, Any], method: str) -> float:
-    """The method's own tau from config.json, else teacher_tto's, else the paper's."""
-    configs = config.get("method_configs") or {}
-    for label in (method, "teacher_tto"):
-        tau = (configs.get(label) or {}).get("tau")
-        if tau is not None:
-            return float(tau)
-    return DEFAULT_TAU
+    """The method's own tau from config.json, else the paper's."""
+    tau = ((config.get("method_configs") or {}).get(method) or {}).get("tau")
+    return DEFAULT_TAU if tau is None else float(tau)
 
 
 def _loss_traces(results: Sequence[dict[str, Any]], order: list[str]) -> dict[str, list[list[float]]]:

@@ -18,7 +18,8 @@ from vlmteach.bench.report.stats import (
     _sort_faculties,
     paired,
 )
-from vlmteach.methods import is_upper_bound
+from vlmteach.errors import VlmteachError
+from vlmteach.methods.registry import budget_label, is_cost_reference, is_upper_bound, needs_budget
 from vlmteach.tasks import FACULTIES, SPLITS
 from vlmteach.tasks.generic import SCORER as GENERIC_SCORER
 
@@ -118,7 +119,7 @@ def _label(method: str) -> str:
 def _cost_cells(rows: Sequence[MethodSummary]) -> tuple[list[str], list[list[str]]]:
     """Calls and memory per method; with a pass_at_n row, each method's wall time as a multiple of
     its (the paper compares the method's cost with Pass@5's: 69 s against 70 s)."""
-    ref = next((r for r in rows if r.method.split("[", 1)[0] == "pass_at_n" and r.wall_s), None)
+    ref = next((r for r in rows if is_cost_reference(r.method) and r.wall_s), None)
     memory = any("cuda" in r.peak_mem_kind for r in rows)  # per job on CUDA; on the CPU only the process's
     header = ["Method", "Reasoner fwd", "Reasoner bwd", "Teacher fwd", "Teacher bwd",
               *(["Peak memory MB"] if memory else [])]
@@ -135,12 +136,19 @@ def _cost_cells(rows: Sequence[MethodSummary]) -> tuple[list[str], list[list[str
     return header, body
 
 
+def _cost_matched_pairs(order: list[str]) -> list[tuple[str, str]]:
+    """(budget method, a method that spent its wall time) for each such method in the run."""
+    try:
+        provider = budget_label(order)
+        return [(provider, m) for m in order if provider is not None and needs_budget(m)]
+    except VlmteachError:  # a label no registered method answers to (one registered only at run time)
+        return []
+
+
 def _paired_cells(results: Sequence[dict[str, Any]], order: list[str]) -> tuple[list[str], list[list[str]]]:
-    """Every method against the first (vanilla in a usual run), and teacher_tto against best_of_n
-    with a matched budget when both ran."""
-    pairs = [(m, order[0]) for m in order[1:]]
-    if "teacher_tto" in order and "best_of_n[n=auto]" in order:
-        pairs.append(("teacher_tto", "best_of_n[n=auto]"))
+    """Every method against the first (vanilla in a usual run), and the budget method (teacher_tto)
+    against each method that spent its wall time (best_of_n[n=auto]) when both ran."""
+    pairs = [(m, order[0]) for m in order[1:]] + _cost_matched_pairs(order)
     header = ["Method", "Against", "Difference", "Standard error", "Better / worse / n", "Settled?"]
     body = []
     for m, b in pairs:
