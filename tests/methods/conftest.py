@@ -79,7 +79,8 @@ TARGETS = {GOAL: 1.0, PROCESS[0]: 0.0, PROCESS[1]: 0.5}
 
 class StubTeacher(Teacher):
     """NLL of query q = mean squared distance of the frames to TARGETS[q]: "Is it bright?" wants
-    white frames. Critiques are scripted: `critiques` are returned in turn, "" when they run out."""
+    white frames; any other query wants grey (0.5). Critiques are scripted: `critiques` are returned
+    in turn, "" when they run out."""
 
     name = "stub_teacher"
     can_generate = True
@@ -96,7 +97,7 @@ class StubTeacher(Teacher):
     def yes_nll(self, frames, queries):
         self.cost.forwards += 1
         self.log.append(("yes_nll", frames.shape[0]))
-        return torch.stack([((frames - TARGETS[q]) ** 2).mean() for q in queries])
+        return torch.stack([((frames - TARGETS.get(q, 0.5)) ** 2).mean() for q in queries])
 
     def rewrite_prompt(self, first_frame, prompt, feedback=None):
         self.log.append(("rewrite", first_frame, prompt, feedback))

@@ -11,6 +11,7 @@ import torch
 from vlmteach.errors import VlmteachError
 from vlmteach.methods import Problem, make_method, parse_sets
 from vlmteach.methods.common import candidate_seed, lora_scaled, teacher_loss_of
+from vlmteach.video import Video
 from vlmteach.methods.cost import Cost, CostMeter
 from vlmteach.methods.registry import is_upper_bound, method_names
 
@@ -293,3 +294,139 @@ def test_tpo_stops_when_the_critique_finds_nothing_or_the_rounds_run_out(stubs):
     assert len(result.trace["rounds"]) == 2 and len(calls(t, "rewrite")) == 1  # no rewrite after the last round
     r, t = StubReasoner(), StubTeacher(critiques=["a"])
     assert len(make_method("tpo", {"rounds": "1"}).run(r, t, problem(11)).trace["rounds"]) == 1
+
+
+# ---- teacher_tto and oracle_tto ---------------------------------------------------------------
+
+
+def sgd_steps(x: torch.Tensor, lr: float, n: int, target: float = 0.625) -> torch.Tensor:
+    """n SGD steps on a loss whose gradient is 2 (x - target) / N per element: the stub teacher's loss
+    (weighted targets 0.5 x 1 + 0.25 x 0 + 0.25 x 0.5 = 0.625) or a pixel MSE to `target`."""
+    for _ in range(n):
+        x = x - lr * 2 * (x - target) / x.numel()
+    return x
+
+
+TTO = {"optimizer": "sgd", "lr": "20", "fixed_steps": "2", "select": "last"}
+
+
+def test_teacher_tto_optimizes_a_fresh_lora_then_samples_from_the_same_noise(stubs):
+    r, t = stubs
+    seen = []
+    result = make_method("teacher_tto", TTO).run(r, t, problem(11), progress=lambda i, v: seen.append(i))
+    x0 = expected_frames(11)
+    assert torch.allclose(result.video.frames, sgd_steps(x0, 20.0, 2).clamp(0, 1), atol=1e-6)
+    assert [c[0] for c in r.log if c[0] in ("add_lora", "drop_lora")] == ["add_lora", "drop_lora"]
+    assert calls(r, "add_lora") == [16] and r.lora_parameters() == []
+    assert calls(r, "noise") == [11, 11]  # the loop's noise, and the same again for the final sample
+    assert calls(r, "sample") == [3]  # the final sample, at the reasoner's default steps
+    assert result.steps == 2 and seen == [0, 1, 2]
+    tr = result.trace
+    assert tr["losses"][0] == pytest.approx(stub_loss(x0), rel=1e-5) and tr["stop_reason"] == "fixed_steps"
+    assert tr["queries"] == [GOAL, *PROCESS] and tr["query_kinds"] == ["goal", "process", "process"]
+    assert (tr["query_source"], tr["lam"], tr["noise_seed"], tr["lr"], tr["grad"], tr["select"], tr["final_scale"]) == (
+        "rulebook", 0.5, 11, 20.0, "first-step", "last", 1.0)
+    assert tr["max_steps"] == 4  # the stub reasoner's recommendation
+    assert result.cost.reasoner_backwards == 2 and result.cost.teacher_backwards == 2
+
+
+def test_teacher_tto_lam_and_generic_queries(stubs):
+    r, t = stubs
+    result = make_method("teacher_tto", {**TTO, "lam": "1", "fixed_steps": "0"}).run(r, t, problem(11))
+    assert result.trace["losses"][0] == pytest.approx(float(((expected_frames(11) - 1) ** 2).mean()), rel=1e-5)
+    assert result.trace["lam"] == 1.0
+    generic = make_method("teacher_tto", {**TTO, "queries": "generic", "fixed_steps": "0"}).run(r, t, problem(11))
+    assert generic.trace["query_source"] == "generic" and generic.trace["queries"] != [GOAL, *PROCESS]
+    assert len(calls(t, "propose")) == 1  # generic queries are not asked of the teacher
+
+
+def test_teacher_tto_select_judge_returns_the_iterate_whose_finished_sample_is_best(stubs):
+    r, t = stubs
+    result = make_method("teacher_tto", {**TTO, "select": "judge", "lr": "60"}).run(r, t, problem(11))
+    x0 = expected_frames(11)
+    iterates = [sgd_steps(x0, 60.0, n).clamp(0, 1) for n in range(3)]
+    losses = [stub_loss(x) for x in iterates]
+    assert result.trace["iterate_losses"] == pytest.approx(losses, rel=1e-5)
+    best = int(np.argmin(losses))
+    assert result.trace["chosen_iterate"] == best and torch.allclose(result.video.frames, iterates[best], atol=1e-6)
+
+
+def test_teacher_tto_init_k_searches_noises_first(stubs):
+    r, t = stubs
+    result = make_method("teacher_tto", {**TTO, "init_k": "3", "fixed_steps": "0"}).run(r, t, problem(11))
+    seeds = [candidate_seed(11, i) for i in range(3)]
+    losses = [stub_loss(expected_frames(s)) for s in seeds]
+    best = int(np.argmin(losses))
+    assert result.trace["search_losses"] == pytest.approx(losses, rel=1e-5)
+    assert result.trace["search_seeds"] == seeds and result.trace["noise_seed"] == seeds[best]
+    assert torch.allclose(result.video.frames, expected_frames(seeds[best]), atol=1e-6)
+
+
+def test_teacher_tto_final_scale_scales_the_update_of_the_finished_sample(stubs):
+    r, t = stubs
+    result = make_method("teacher_tto", {**TTO, "final_scale": "0.25"}).run(r, t, problem(11))
+    x0 = expected_frames(11)
+    delta = sgd_steps(x0, 20.0, 2) - x0
+    # lora_scaled multiplies each LoRA factor by sqrt(scale), so that B·A scales by `scale`; the stub's
+    # update is its one parameter, so it shows sqrt(0.25) = 0.5 of the update
+    assert torch.allclose(result.video.frames, (x0 + 0.5 * delta).clamp(0, 1), atol=1e-6)
+
+
+def test_oracle_tto_steps_towards_the_reference_and_needs_one(stubs):
+    r, t = stubs
+    with pytest.raises(VlmteachError, match="oracle_tto needs the instance's ground truth"):
+        make_method("oracle_tto").run(r, t, problem(11))
+    ref = Video(torch.ones(6, 3, 2, 2))
+    result = make_method("oracle_tto", {"optimizer": "sgd", "lr": "0.5", "fixed_steps": "1", "video_weight": "0",
+                                        "final_weight": "1"}).run(r, t, problem(11, reference=ref))
+    x0 = expected_frames(11)
+    x1 = x0.clone()  # the loss sees the last frame only: its gradient is 2 (x - 1) / 12 there
+    x1[-1] = x0[-1] - 0.5 * 2 * (x0[-1] - 1) / x0[-1].numel()
+    assert torch.allclose(result.video.frames, x1, atol=1e-6)
+    assert result.trace["terms"] == ["final_frame_mse", "video_mse"] and result.trace["upper_bound"] is True
+    assert result.cost.teacher_backwards == 0 and result.cost.teacher_forwards == 0
+
+
+@pytest.mark.parametrize("weights, ok", [((0, 1), True), ((1, 0), True), ((0, 0), False), ((-1, 2), False),
+                                         ((2, -1), False)])
+def test_oracle_tto_weights(weights, ok):
+    options = {"final_weight": str(weights[0]), "video_weight": str(weights[1])}
+    if ok:
+        assert make_method("oracle_tto", options).config.final_weight == weights[0]
+    else:
+        with pytest.raises(VlmteachError, match="oracle_tto weights must be >= 0 and not both 0; got final_weight"):
+            make_method("oracle_tto", options)
+
+
+# ---- capabilities (what the runner, the CLI and the report ask instead of the name) ------------
+
+
+@pytest.mark.parametrize("label, scorer, reference, budget, provides, cost_ref, unit, total", [
+    ("vanilla", False, False, False, False, False, "sample", None),
+    ("prompt_rewrite", False, False, False, False, False, "sample", None),
+    ("best_of_n[n=5]", False, False, False, False, False, "sample", 5),
+    ("best_of_n[n=auto]", False, False, True, False, False, "sample", None),
+    ("best_of_n[selector=oracle]", True, False, False, False, False, "sample", 5),
+    ("pass_at_n[n=3]", True, False, False, False, True, "sample", 3),
+    ("tpo[rounds=2]", False, False, False, False, False, "sample", 2),
+    ("teacher_tto", False, False, False, True, False, "step", 4),
+    ("teacher_tto[fixed_steps=2]", False, False, False, True, False, "step", 2),
+    ("oracle_tto[max_steps=7]", False, True, False, False, False, "step", 7),
+])
+def test_capabilities(label, scorer, reference, budget, provides, cost_ref, unit, total):
+    from vlmteach.methods import build_method
+
+    m = build_method(label)
+    assert (m.needs_scorer(), m.needs_reference(), m.needs_budget()) == (scorer, reference, budget)
+    assert (m.provides_budget, m.cost_reference, m.progress_unit) == (provides, cost_ref, unit)
+    assert m.progress_total(StubReasoner()) == total  # the stub reasoner recommends max_steps 4
+
+
+def test_budget_label_prefers_the_plain_budget_method():
+    from vlmteach.methods.registry import budget_label, needs_budget
+
+    assert budget_label(["vanilla", "teacher_tto[lr=1]", "teacher_tto"]) == "teacher_tto"
+    assert budget_label(["vanilla", "teacher_tto[lr=1]", "teacher_tto[lr=2]"]) == "teacher_tto[lr=1]"
+    assert budget_label(["vanilla", "best_of_n"]) is None
+    assert needs_budget("best_of_n", {"best_of_n": {"n": "auto"}}) and not needs_budget("best_of_n")
+    assert needs_budget("pass_at_n[n=auto]") and not needs_budget("teacher_tto")
