@@ -181,6 +181,7 @@ def test_prompt_rewrite_samples_from_the_teacher_prompt(stubs):
     assert calls(r, "condition") == ["p / clearer"] and calls(r, "sample") == [2]
     assert torch.equal(result.video.frames, expected_frames(11, "p / clearer"))
     assert result.trace == {"prompt": "p / clearer", "noise_seed": 11}
+    assert result.steps == 0 and result.cost.reasoner_forwards == 2 and result.cost.wall_s > 0
 
 
 # ---- best_of_n / pass_at_n --------------------------------------------------------------------
@@ -374,8 +375,11 @@ def test_teacher_tto_final_scale_scales_the_update_of_the_finished_sample(stubs)
 
 def test_oracle_tto_steps_towards_the_reference_and_needs_one(stubs):
     r, t = stubs
-    with pytest.raises(VlmteachError, match="oracle_tto needs the instance's ground truth"):
+    with pytest.raises(VlmteachError) as err:
         make_method("oracle_tto").run(r, t, problem(11))
+    assert str(err.value) == ("oracle_tto needs the instance's ground truth (a benchmark instance, or a VBVR folder "
+                              "with final_frame.png or ground_truth.mp4); it is an upper bound, not a method for a "
+                              "bare image and prompt")
     ref = Video(torch.ones(6, 3, 2, 2))
     result = make_method("oracle_tto", {"optimizer": "sgd", "lr": "0.5", "fixed_steps": "1", "video_weight": "0",
                                         "final_weight": "1"}).run(r, t, problem(11, reference=ref))
@@ -420,6 +424,19 @@ def test_capabilities(label, scorer, reference, budget, provides, cost_ref, unit
     assert (m.needs_scorer(), m.needs_reference(), m.needs_budget()) == (scorer, reference, budget)
     assert (m.provides_budget, m.cost_reference, m.progress_unit) == (provides, cost_ref, unit)
     assert m.progress_total(StubReasoner()) == total  # the stub reasoner recommends max_steps 4
+
+
+def test_cost_reference_and_registering_a_method(monkeypatch):
+    from vlmteach import methods
+    from vlmteach.methods.registry import is_cost_reference
+
+    assert is_cost_reference("pass_at_n") and is_cost_reference("pass_at_n[n=5]") and is_cost_reference(" pass_at_n")
+    assert not is_cost_reference("best_of_n") and not is_cost_reference("magic")
+    monkeypatch.setattr(methods.METHODS, "targets", dict(methods.METHODS.targets))
+    methods.register("plain", "vlmteach.methods.vanilla:Vanilla")
+    assert method_names()[-1] == "plain" and make_method("plain").name == "vanilla"
+    with pytest.raises(VlmteachError, match="target 'vanilla' is not 'module:attribute'"):
+        methods.register("bad", "vanilla")
 
 
 def test_budget_label_prefers_the_plain_budget_method():

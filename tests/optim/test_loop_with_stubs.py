@@ -232,3 +232,11 @@ def test_optimize_objective_books_no_teacher_backward_for_a_reference_objective(
     trace = optimize_objective(r, objective, cond, z1, TTOConfig(optimizer="sgd", lr=1.0, fixed_steps=1))
     assert trace.queries == ["final_frame_mse", "video_mse"] and trace.steps == 1
     assert (r.cost.backwards, t.cost.backwards) == (1, 0)
+
+
+def test_reference_objective_compares_at_the_prediction_size_by_area_averaging():
+    ref = torch.zeros(1, 3, 4, 4)
+    ref[..., :2, :2] = 1.0  # the top-left quarter white: at 2 x 2, the top-left pixel is white
+    frames = torch.zeros(2, 3, 2, 2)
+    loss, terms = ReferenceObjective(Video(ref), final_weight=1.0, video_weight=1.0)(frames)
+    assert terms.tolist() == pytest.approx([0.25, 0.0]) and float(loss) == pytest.approx(0.25)

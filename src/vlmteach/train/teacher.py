@@ -15,7 +15,7 @@ labelled by the scorers, so the cheapest way to raise P("Yes") becomes doing the
 
 The shipped teacher is the mean-logit ensemble of two such nets (MEMBERS, `train_ensemble`), from
 different seeds and readouts: their errors on the reasoner's own samples differ, and on development
-seeds their mean ranked those samples better than either net alone (README, "Tiny teacher").
+seeds their mean ranked those samples better than either net alone (docs/tiny-world.md).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class TeacherTrainConfig:
     readout_max: bool = True
     ends_depth: int = 1
     # Adversarial rounds after `steps` (train/adversarial.py)
-    adv_rounds: int = 0  # one round on the shipped recipe lowered development figures (README)
+    adv_rounds: int = 0  # one round on the shipped recipe lowered development figures (docs/tiny-world.md)
     adv_loops: int = 256
     adv_steps: int = 800
     adv_lr: float = 2e-4  # cosine-decayed to zero over each round
