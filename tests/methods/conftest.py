@@ -89,6 +89,7 @@ class StubTeacher(Teacher):
         super().__init__()
         self.critiques = list(critiques)
         self.log: list[tuple] = []
+        self.critiqued: list = []  # the frames of every critique
 
     def propose_queries(self, first_frame, prompt):
         self.log.append(("propose", first_frame, prompt))
@@ -105,6 +106,7 @@ class StubTeacher(Teacher):
 
     def critique(self, frames, prompt):
         self.log.append(("critique", prompt))
+        self.critiqued.append(frames)
         return self.critiques.pop(0) if self.critiques else ""
 
 

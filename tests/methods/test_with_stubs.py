@@ -43,7 +43,7 @@ def test_method_names_in_cli_order():
 
 @pytest.mark.parametrize("label, expected", [
     ("pass_at_n", True), ("oracle_tto[lr=1e-3]", True), (" pass_at_n [n=2]", True),
-    ("oracle_tto[final_weight=1,video_weight=0]", True),
+    ("oracle_tto[final_weight=1,video_weight=0]", True), ("oracle_tto[x=[1]]", True),
     ("teacher_tto", False), ("best_of_n[n=5]", False), ("vanilla", False), ("magic", False), ("", False),
 ])
 def test_is_upper_bound(label, expected):
@@ -282,7 +282,9 @@ def test_tpo_rewrites_from_each_critique_and_keeps_the_best_round(stubs):
     assert [x["loss"] for x in rounds] == pytest.approx(losses, rel=1e-6) and "video" not in rounds[0]
     best = int(np.argmin(losses))
     assert result.trace["chosen"] == best and torch.equal(result.video.frames, expected_frames(11, prompts[best]))
-    assert result.trace["queries"] == [GOAL, *PROCESS] and calls(t, "propose")[0][0] is FIRST
+    assert result.trace["queries"] == [GOAL, *PROCESS] and calls(t, "propose")[0][:2] == (FIRST, "p")
+    assert all(torch.equal(f, expected_frames(11, q)) for f, q in zip(t.critiqued, prompts))
+    assert result.steps == 0 and result.cost.reasoner_forwards == 6 and result.cost.teacher_forwards == 3  # 3 x 2 steps
     assert [i for i, _ in seen] == [0, 1, 2] and [v for _, v in seen] == pytest.approx(losses, rel=1e-6)
 
 
@@ -391,7 +393,7 @@ def test_oracle_tto_steps_towards_the_reference_and_needs_one(stubs):
     assert result.cost.teacher_backwards == 0 and result.cost.teacher_forwards == 0
 
 
-@pytest.mark.parametrize("weights, ok", [((0, 1), True), ((1, 0), True), ((0, 0), False), ((-1, 2), False),
+@pytest.mark.parametrize("weights, ok", [((0, 1), True), ((1, 0), True), ((1, 1), True), ((0, 0), False), ((-1, 2), False),
                                          ((2, -1), False)])
 def test_oracle_tto_weights(weights, ok):
     options = {"final_weight": str(weights[0]), "video_weight": str(weights[1])}

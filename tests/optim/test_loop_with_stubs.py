@@ -97,6 +97,13 @@ def test_fixed_steps_ignores_tau_and_overrides_max_steps():
     assert trace.steps == 0 and trace.stop_reason == "max_steps" and len(trace.losses) == 1
 
 
+def test_the_loop_judges_noisy_frames_when_asked():
+    r, t, cond, z1, x0 = setup()
+    trace = optimize(r, t, cond, z1, QUERIES, TTOConfig(optimizer="sgd", lr=1.0, fixed_steps=0, noise=0.1))
+    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(0))  # seed 0, call 0
+    assert trace.losses[0] == pytest.approx(stub_loss(x0 + 0.1 * noise), rel=1e-5)
+
+
 def test_clip_bounds_the_gradient_norm_of_each_step():
     r, t, cond, z1, x0 = setup()
     optimize(r, t, cond, z1, QUERIES, TTOConfig(optimizer="sgd", lr=1.0, fixed_steps=1, clip=1e-3))
@@ -212,9 +219,14 @@ def test_reference_objective_terms_and_weights():
     assert terms.tolist() == pytest.approx([1.0, 0.0]) and float(loss) == pytest.approx(2.0)
     with pytest.raises(VlmteachError, match="oracle weights must be >= 0 and not both 0; got final 0.0, video 0.0"):
         ReferenceObjective(ref, 0.0, 0.0)
-    with pytest.raises(VlmteachError, match="got final -1.0, video 1.0"):
-        ReferenceObjective(ref, -1.0, 1.0)
+    with pytest.raises(VlmteachError, match="got final -1.0, video 2.0"):
+        ReferenceObjective(ref, -1.0, 2.0)
+    with pytest.raises(VlmteachError, match="got final 2.0, video -1.0"):
+        ReferenceObjective(ref, 2.0, -1.0)
     ReferenceObjective(ref, 0.0, 1.0)  # one of them zero is fine
+    ReferenceObjective(ref, 1.0, 1.0)
+    two = ReferenceObjective(Video(ref.frames[-2:]), final_weight=0.0, video_weight=1.0)
+    assert two.video_weight == 1.0 and float(two(frames)[1][1]) > 0  # two frames are a video
 
 
 def test_optimization_step_scores_then_steps_and_books_both_backwards():
@@ -224,6 +236,9 @@ def test_optimization_step_scores_then_steps_and_books_both_backwards():
     assert result.loss == pytest.approx(stub_loss(x0), rel=1e-5) and len(result.per_query) == 3
     assert torch.allclose(x0 + r.delta.detach(), sgd_step(x0, 20.0), atol=1e-6)
     assert (r.cost.backwards, t.cost.backwards) == (1, 1)
+    optimization_step(r, t, cond, z1, QUERIES, opt, frames=24)
+    assert torch.allclose(x0 + r.delta.detach(), sgd_step(sgd_step(x0, 20.0), 20.0), atol=1e-6)
+    assert (r.cost.backwards, t.cost.backwards) == (2, 2)
 
 
 def test_optimize_objective_books_no_teacher_backward_for_a_reference_objective():
