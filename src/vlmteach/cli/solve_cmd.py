@@ -10,6 +10,7 @@ from pathlib import Path
 from vlmteach.cli.bench_cmd import add_model_args
 from vlmteach.cli.paths import check_output_file
 from vlmteach.errors import VlmteachError
+from vlmteach.methods.registry import method_names
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt", help="the instruction (with --image)")
     p.add_argument("--seed", type=int, default=1_000_000,
                    help="noise seed (and the instance seed with --family; default 1,000,000)")
-    p.add_argument("--method", default="teacher_tto", help="method, or NAME[KEY=VALUE;...] (default teacher_tto)")
+    p.add_argument("--method", default="teacher_tto",
+                   help=f"NAME or NAME[KEY=VALUE;...], NAME one of {', '.join(method_names())} (default teacher_tto)")
     p.add_argument("--out", default="solution.mp4", help="output video (default solution.mp4)")
     p.add_argument("--force", action="store_true", help="overwrite --out and its .json / .loss.png")
     add_model_args(p)
