@@ -207,6 +207,16 @@ def test_best_of_n_keeps_the_candidate_the_teacher_scores_best(stubs):
     assert result.cost.teacher_forwards == 4 and result.cost.reasoner_forwards == 8
 
 
+def test_pass_at_n_can_keep_an_early_candidate(stubs):
+    r, t = stubs
+    vanilla = expected_frames(11)
+    scorer = lambda v: 1.0 if torch.allclose(v.frames, vanilla) else 0.0  # noqa: E731
+    result = make_method("pass_at_n", {"n": "3"}).run(r, t, problem(11, scorer=scorer))
+    assert result.trace["values"] == [1.0, 0.0, 0.0] and result.trace["chosen"] == 0
+    assert torch.equal(result.video.frames, vanilla) and result.steps == 0
+    assert make_method("best_of_n", {"n": "1"}).config.n == 1
+
+
 def test_best_of_n_hands_k_frames_to_the_teacher(stubs):
     r, t = stubs
     make_method("best_of_n", {"n": "2", "frames": "4"}).run(r, t, problem(11))
@@ -253,10 +263,12 @@ def test_best_of_n_refuses_what_it_cannot_run(stubs):
     r, t = stubs
     with pytest.raises(VlmteachError) as err:
         make_method("pass_at_n").run(r, t, problem())
-    assert str(err.value).startswith("pass_at_n: the oracle selector needs a scorer")
+    assert str(err.value) == ("pass_at_n: the oracle selector needs a scorer (a benchmark instance); "
+                              "use selector=teacher for a bare image and prompt")
     with pytest.raises(VlmteachError) as err:
         make_method("best_of_n", {"n": "auto"}).run(r, t, problem())
-    assert str(err.value).startswith("best_of_n: n=auto needs a wall-time budget")
+    assert str(err.value) == ("best_of_n: n=auto needs a wall-time budget (run teacher_tto on the same instance "
+                              "first, as `vlmteach bench` does), or give n as a number")
     assert r.log == []  # refused before sampling anything
 
 
@@ -383,8 +395,14 @@ def test_oracle_tto_steps_towards_the_reference_and_needs_one(stubs):
                               "with final_frame.png or ground_truth.mp4); it is an upper bound, not a method for a "
                               "bare image and prompt")
     ref = Video(torch.ones(6, 3, 2, 2))
+    seen = []
     result = make_method("oracle_tto", {"optimizer": "sgd", "lr": "0.5", "fixed_steps": "1", "video_weight": "0",
-                                        "final_weight": "1"}).run(r, t, problem(11, reference=ref))
+                                        "final_weight": "1"}).run(r, t, problem(11, reference=ref),
+                                                                  progress=lambda i, v: seen.append(i))
+    assert seen == [0, 1]
+    tr = result.trace
+    assert len(tr["losses"]) == 2 and len(tr["per_term"]) == 2 and tr["stop_reason"] == "fixed_steps"
+    assert (tr["noise_seed"], tr["lr"], tr["max_steps"]) == (11, 0.5, 4)
     x0 = expected_frames(11)
     x1 = x0.clone()  # the loss sees the last frame only: its gradient is 2 (x - 1) / 12 there
     x1[-1] = x0[-1] - 0.5 * 2 * (x0[-1] - 1) / x0[-1].numel()
@@ -433,6 +451,7 @@ def test_cost_reference_and_registering_a_method(monkeypatch):
     from vlmteach.methods.registry import is_cost_reference
 
     assert is_cost_reference("pass_at_n") and is_cost_reference("pass_at_n[n=5]") and is_cost_reference(" pass_at_n")
+    assert is_cost_reference("pass_at_n[x=[1]]")
     assert not is_cost_reference("best_of_n") and not is_cost_reference("magic")
     monkeypatch.setattr(methods.METHODS, "targets", dict(methods.METHODS.targets))
     methods.register("plain", "vlmteach.methods.vanilla:Vanilla")

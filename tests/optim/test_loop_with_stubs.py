@@ -234,11 +234,18 @@ def test_optimization_step_scores_then_steps_and_books_both_backwards():
     opt = torch.optim.SGD(r.lora_parameters(), lr=20.0)
     result = optimization_step(r, t, cond, z1, QUERIES, opt, frames=24)
     assert result.loss == pytest.approx(stub_loss(x0), rel=1e-5) and len(result.per_query) == 3
+    assert t.log[-1] == ("yes_nll", 6)
     assert torch.allclose(x0 + r.delta.detach(), sgd_step(x0, 20.0), atol=1e-6)
     assert (r.cost.backwards, t.cost.backwards) == (1, 1)
+    optimization_step(r, t, cond, z1, QUERIES, opt, frames=3)
+    assert t.log[-1] == ("yes_nll", 3)
+    assert (r.cost.backwards, t.cost.backwards) == (2, 2)
+    r.delta.data.zero_()
+    opt = torch.optim.SGD(r.lora_parameters(), lr=20.0)
+    optimization_step(r, t, cond, z1, QUERIES, opt, frames=24)
     optimization_step(r, t, cond, z1, QUERIES, opt, frames=24)
     assert torch.allclose(x0 + r.delta.detach(), sgd_step(sgd_step(x0, 20.0), 20.0), atol=1e-6)
-    assert (r.cost.backwards, t.cost.backwards) == (2, 2)
+    assert (r.cost.backwards, t.cost.backwards) == (4, 4)
 
 
 def test_optimize_objective_books_no_teacher_backward_for_a_reference_objective():
@@ -251,7 +258,7 @@ def test_optimize_objective_books_no_teacher_backward_for_a_reference_objective(
 
 def test_reference_objective_compares_at_the_prediction_size_by_area_averaging():
     ref = torch.zeros(1, 3, 4, 4)
-    ref[..., :2, :2] = 1.0  # the top-left quarter white: at 2 x 2, the top-left pixel is white
+    ref[..., 0, 0] = 1.0  # one white pixel: at 2 x 2, the top-left pixel averages it to 0.25
     frames = torch.zeros(2, 3, 2, 2)
     loss, terms = ReferenceObjective(Video(ref), final_weight=1.0, video_weight=1.0)(frames)
-    assert terms.tolist() == pytest.approx([0.25, 0.0]) and float(loss) == pytest.approx(0.25)
+    assert terms.tolist() == pytest.approx([0.25 ** 2 / 4, 0.0]) and float(loss) == pytest.approx(0.25 ** 2 / 4)
