@@ -11,7 +11,7 @@ import torch
 from vlmteach.errors import VlmteachError
 from vlmteach.methods import Problem, make_method, parse_sets
 from vlmteach.methods.common import candidate_seed, lora_scaled, teacher_loss_of
-from vlmteach.video import Video
+from vlmteach.video import Video, sample_frames
 from vlmteach.methods.cost import Cost, CostMeter
 from vlmteach.methods.registry import is_upper_bound, method_names
 
@@ -468,3 +468,25 @@ def test_budget_label_prefers_the_plain_budget_method():
     assert budget_label(["vanilla", "best_of_n"]) is None
     assert needs_budget("best_of_n", {"best_of_n": {"n": "auto"}}) and not needs_budget("best_of_n")
     assert needs_budget("pass_at_n[n=auto]") and not needs_budget("teacher_tto")
+
+
+def test_teacher_tto_search_then_judge_passes_its_options_on(stubs):
+    """init_k with select=judge: the search samples at sample_steps and judges K frames, iterate 0 reuses
+    the searched sample, the loop runs from the searched noise, and progress is reported."""
+    r, t = stubs
+    seen = []
+    opts = {**TTO, "init_k": "3", "select": "judge", "fixed_steps": "1", "sample_steps": "2", "frames": "4"}
+    result = make_method("teacher_tto", opts).run(r, t, problem(11), progress=lambda i, v: seen.append(i))
+    seeds = [candidate_seed(11, i) for i in range(3)]
+    best = seeds[int(np.argmin([stub_loss(sample_frames(expected_frames(s), 4)) for s in seeds]))]
+    assert calls(r, "sample") == [2, 2, 2, 2]  # 3 searched, then iterate 1's finished sample (iterate 0 reused)
+    assert calls(r, "noise")[3] == best  # the loop's noise is the searched one
+    assert set(calls(t, "yes_nll")) == {4} and seen == [0, 1]
+    assert calls(t, "propose")[0][:2] == (FIRST, "p") and result.trace["noise_seed"] == best
+
+
+def test_teacher_tto_frame_noise_is_seeded_by_the_problem(stubs):
+    r, t = stubs
+    result = make_method("teacher_tto", {**TTO, "noise": "0.1", "fixed_steps": "0"}).run(r, t, problem(11))
+    noise = torch.randn((6, 3, 2, 2), generator=torch.Generator().manual_seed(11 * 1000))  # seed 11, call 0
+    assert result.trace["losses"][0] == pytest.approx(stub_loss(expected_frames(11) + 0.1 * noise), rel=1e-5)
