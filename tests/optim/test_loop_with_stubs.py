@@ -97,6 +97,13 @@ def test_fixed_steps_ignores_tau_and_overrides_max_steps():
     assert trace.steps == 0 and trace.stop_reason == "max_steps" and len(trace.losses) == 1
 
 
+def test_the_loop_samples_with_the_configured_steps():
+    r, t, cond, z1, _ = setup()
+    r.log.clear()
+    optimize(r, t, cond, z1, QUERIES, TTOConfig(optimizer="sgd", lr=1.0, fixed_steps=1, grad="last-step", sample_steps=2))
+    assert r.log == [("sample", 2), ("sample", 2)]
+
+
 def test_the_loop_judges_noisy_frames_when_asked():
     r, t, cond, z1, x0 = setup()
     trace = optimize(r, t, cond, z1, QUERIES, TTOConfig(optimizer="sgd", lr=1.0, fixed_steps=0, noise=0.1))
@@ -115,8 +122,9 @@ def test_clip_bounds_the_gradient_norm_of_each_step():
 def test_the_loop_needs_a_lora():
     r, t, cond, z1, _ = setup()
     r.drop_lora()
-    with pytest.raises(VlmteachError, match=r"the reasoner has no LoRA; call reasoner.add_lora\(\) before optimize\(\)"):
+    with pytest.raises(VlmteachError) as err:
         optimize(r, t, cond, z1, QUERIES, TTOConfig(lr=1.0))
+    assert str(err.value) == "the reasoner has no LoRA; call reasoner.add_lora() before optimize()"
 
 
 def test_unset_options_take_the_reasoner_recommendation_then_the_paper():
@@ -198,10 +206,12 @@ def test_teacher_objective_adds_seeded_noise_per_call_and_books_backwards():
     plain = TeacherObjective(t, QUERIES, frames=24)
     assert float(plain(frames)[0]) == pytest.approx(stub_loss(frames), rel=1e-6)
     noisy = TeacherObjective(t, QUERIES, frames=24, noise=0.1, seed=7)
-    first, second = float(noisy(frames)[0]), float(noisy(frames)[0])
+    got = [float(noisy(frames)[0]) for _ in range(3)]
     g = lambda call: torch.Generator().manual_seed(7 * 1000 + call)  # noqa: E731
-    expected = [stub_loss(frames + 0.1 * torch.randn(frames.shape, generator=g(c))) for c in (0, 1)]
-    assert [first, second] == pytest.approx(expected, rel=1e-5) and first != second
+    expected = [stub_loss(frames + 0.1 * torch.randn(frames.shape, generator=g(c))) for c in (0, 1, 2)]
+    assert got == pytest.approx(expected, rel=1e-5) and len(set(got)) == 3
+    TeacherObjective(t, QUERIES, frames=4)(torch.rand(6, 3, 2, 2))
+    assert t.log[-1] == ("yes_nll", 4)
     assert noisy.names == [GOAL, *PROCESS]
     noisy.count_backward()
     assert t.cost.backwards == 1
