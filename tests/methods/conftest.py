@@ -26,6 +26,7 @@ class StubReasoner(Reasoner):
         super().__init__()
         self.delta: torch.nn.Parameter | None = None
         self.log: list[tuple] = []  # (call, argument) in order
+        self.grads: list = []  # the `grad` argument of every sample() call
 
     def condition(self, image, prompt):
         """The first frame, brighter by 0.05 for each "/" in the prompt (what a rewrite adds)."""
@@ -49,6 +50,7 @@ class StubReasoner(Reasoner):
         steps = self.default_steps if steps is None else steps
         self.cost.forwards += steps
         self.log.append(("sample", steps))
+        self.grads.append(grad)
         with torch.set_grad_enabled(grad is not False and torch.is_grad_enabled()):
             return self._clean(z1, cond)
 

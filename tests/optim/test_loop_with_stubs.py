@@ -136,13 +136,14 @@ def test_unset_options_take_the_reasoner_recommendation_then_the_paper():
     assert (given.lr, given.max_steps, given.grad) == (0.1, 7, "full-chain")
 
 
-@pytest.mark.parametrize("mode, call", [("first-step", ("one_step", None)), ("last-step", ("sample", 2)),
-                                        ("full-chain", ("sample", 2))])
-def test_clean_prediction_runs_what_the_mode_says(mode, call):
+@pytest.mark.parametrize("mode, call, grads", [("first-step", ("one_step", None), []),
+                                               ("last-step", ("sample", 2), ["last"]),
+                                               ("full-chain", ("sample", 2), ["all"])])
+def test_clean_prediction_runs_what_the_mode_says(mode, call, grads):
     r, t, cond, z1, x0 = setup()
     r.log.clear()
     out = clean_prediction(r, z1, cond, mode, steps=2)
-    assert r.log == [call] and torch.allclose(out, x0)
+    assert r.log == [call] and r.grads == grads and torch.allclose(out, x0)
     assert out.requires_grad  # the LoRA is in the graph in every mode
 
 
