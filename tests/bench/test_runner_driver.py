@@ -31,15 +31,16 @@ AUTO = "best_of_n[n=auto]"
 class Scripted(Executor):
     """Runs nothing: each job 'takes' wall_s[label] seconds; records what the driver said of it."""
 
-    def __init__(self, wall_s=None, status="ok", facts=None):
+    def __init__(self, wall_s=None, status="ok", facts=None, last_first=False):
         self.wall_s = wall_s or {}
         self.status, self.facts = status, facts or {}
+        self.last_first = last_first  # try the jobs from the end: only `blocked` keeps a budget job waiting
         self.seen: list[tuple[str, bool, float | None]] = []  # (job key, blocked before, budget)
 
     def run(self, jobs, rundir, load_models, budget, blocked, sink, hooks):
         pending = list(jobs)
         while pending:
-            job = next(j for j in pending if not blocked(j))
+            job = next(j for j in (reversed(pending) if self.last_first else pending) if not blocked(j))
             pending.remove(job)
             job.budget_s = budget(job)
             self.seen.append((job.key, any(blocked(j) for j in pending), job.budget_s))
@@ -223,3 +224,78 @@ def test_split_spec_and_load_models(tmp_path, monkeypatch):
 
     assert isinstance(t, WriterJudge) and t.name == "openai_chat+tiny"
     assert calls[-3:] == [("t", "tiny", None), ("t", "openai_chat", "http://h/v1"), ("r", "tiny", None)]
+
+
+def test_blocking_holds_a_budget_job_back_whatever_order_the_executor_tries(tmp_path):
+    ex = Scripted(wall_s={"teacher_tto": 4.0}, last_first=True)
+    run_bench(cfg(tmp_path, families=["maze"]), executor=ex)
+    order = [key for key, _, _ in ex.seen]
+    assert order.index(job_key("in/maze/00000", "teacher_tto")) < order.index(job_key("in/maze/00000", AUTO))
+    assert dict((k, b) for k, _, b in ex.seen)[job_key("in/maze/00000", AUTO)] == 4.0
+
+
+def test_run_bench_passes_difficulty_and_executor_options(tmp_path, monkeypatch):
+    import vlmteach.bench.runner as runner
+
+    made = []
+    monkeypatch.setattr(runner, "make_executor", lambda name, **kw: made.append((name, kw)) or Scripted())
+    run_bench(cfg(tmp_path, methods=["vanilla"], difficulty=3, executor_options={"threads": 1}))
+    assert made == [("local", {"threads": 1})]
+    assert {x["difficulty"] for x in results(tmp_path)} == {3}
+
+
+def test_the_config_file_and_what_a_resume_keeps(tmp_path):
+    import platform
+    import re
+
+    import vlmteach
+
+    out = tmp_path / "deep" / "er" / "run"  # parents are made
+    rundir, _, config = prepare(BenchConfig(methods=["vanilla", "teacher_tto"], out=str(out), n_per_family=1,
+                                            families=["maze"], sets={"teacher_tto": {"lr": "0.5"}}))
+    text = (rundir / CONFIG).read_text()
+    assert text == json.dumps(config, indent=2)
+    assert config["method_configs"]["teacher_tto"]["lr"] == 0.5  # --set options are resolved in
+    assert config["vlmteach"] == vlmteach.__version__ and config["python"] == platform.python_version()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", config["created"])
+    # a resume with fewer methods keeps the others' records and the creation time
+    _, _, again = prepare(BenchConfig(methods=["teacher_tto"], out=str(out), n_per_family=1, families=["maze"],
+                                      sets={"teacher_tto": {"lr": "0.5"}}, resume=True))
+    assert again["methods"] == ["vanilla", "teacher_tto"] and set(again["method_configs"]) == {"vanilla", "teacher_tto"}
+    assert again["created"] == config["created"]
+
+
+def test_a_config_from_before_a_key_existed_still_resumes(tmp_path):
+    rundir, _, config = prepare(cfg(tmp_path, methods=["vanilla"]))
+    for key in ("export", "method_configs"):
+        del config[key]
+    (rundir / CONFIG).write_text(json.dumps(config))
+    prepare(cfg(tmp_path, methods=["vanilla"], resume=True))  # export: the default then; no method records
+
+
+def test_results_without_a_config_are_not_overwritten(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "results.jsonl").write_text(json.dumps({"split": "in", "family": "maze", "index": 0,
+                                                   "method": "vanilla", "status": "ok"}) + "\n")
+    with pytest.raises(VlmteachError, match="already holds a run"):
+        prepare(cfg(tmp_path, methods=["vanilla"]))
+
+
+def test_every_changed_setting_is_named_in_one_message(tmp_path):
+    prepare(cfg(tmp_path, methods=["vanilla"]))
+    with pytest.raises(VlmteachError) as err:
+        prepare(cfg(tmp_path, methods=["vanilla"], resume=True, seed=1_000_500, n_per_family=2))
+    assert "(n_per_family: started 1, now 2; seed: started 1000000, now 1000500)" in str(err.value)
+
+
+def test_load_models_passes_the_teacher_spec(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from vlmteach import reasoners, teachers
+
+    seen = []
+    monkeypatch.setattr(reasoners, "load", lambda name, path: SimpleNamespace(name=name))
+    monkeypatch.setattr(teachers, "load", lambda name, path: seen.append((name, path)) or SimpleNamespace(name=name))
+    load_models(cfg(tmp_path, teacher="tiny:/my/weights"))
+    assert seen == [("tiny", "/my/weights")]
