@@ -54,6 +54,7 @@ def test_append_writes_one_compact_line_and_indexes_it(tmp_path):
     assert text == (json.dumps(line(4, score=0.25), separators=(",", ":")) + "\n"
                     + json.dumps(line(4, score=0.75), separators=(",", ":")) + "\n")
     assert len(store) == 1 and store.get("vanilla|in/maze/00004")["score"] == 0.75
+    assert (tmp_path / RESULTS).stat().st_mode & 0o111 == 0  # a data file, not executable
     assert ResultStore(tmp_path).get("vanilla|in/maze/00004")["score"] == 0.75
 
 

@@ -218,7 +218,7 @@ def test_generate_seeds_the_draw_from_seed_difficulty_and_name():
 
 
 def test_score_states_weights_goal_process_and_first_frame():
-    f = Scripted([_episode(3)], rules={"a": 1 / 7, "b": 0.0})
+    f = Scripted([_episode(3, second=2)], rules={"a": 1 / 7, "b": 0.0})
     inst = f.generate(0)
     pred = inst.states.copy()
     pred[0, 0, :2] = 9  # 2 of the first frame's 6 cells wrong
