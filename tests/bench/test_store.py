@@ -106,3 +106,22 @@ def test_undecodable_bytes_do_not_stop_the_load(tmp_path):
     with pytest.warns(VlmteachWarning, match="1 corrupt line"):
         store = ResultStore(tmp_path)
     assert len(store) == 1
+
+
+def test_exactly_five_corrupt_lines_are_all_named(tmp_path):
+    write(tmp_path, *(["junk"] * 5))
+    with pytest.warns(VlmteachWarning) as record:
+        ResultStore(tmp_path)
+    assert "(line 1, 2, 3, 4, 5) moved" in str(record[0].message)
+
+
+def test_a_torn_line_after_several_good_ones_loses_only_itself(tmp_path):
+    good = [json.dumps(line(i)) for i in range(3)]
+    write(tmp_path, *good, '{"spl', end="")
+    assert len(ResultStore(tmp_path)) == 3
+    assert (tmp_path / RESULTS).read_text() == "".join(g + "\n" for g in good)
+    (tmp_path / RESULTS).write_text("{")  # a single torn byte
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # cut, not set aside as corrupt
+        assert len(ResultStore(tmp_path)) == 0
+    assert (tmp_path / RESULTS).read_text() == "" and not (tmp_path / CORRUPT).exists()
