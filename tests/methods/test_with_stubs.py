@@ -496,3 +496,31 @@ def test_teacher_tto_frame_noise_is_seeded_by_the_problem(stubs):
     result = make_method("teacher_tto", {**TTO, "noise": "0.1", "fixed_steps": "0"}).run(r, t, problem(11))
     noise = torch.randn((6, 3, 2, 2), generator=torch.Generator().manual_seed(11 * 1000))  # seed 11, call 0
     assert result.trace["losses"][0] == pytest.approx(stub_loss(expected_frames(11) + 0.1 * noise), rel=1e-5)
+
+
+def test_option_errors_name_the_option_and_the_valid_ones():
+    from vlmteach.methods import split_label
+    from vlmteach.methods.tpo import TPO, TPOConfig
+
+    cases = [({"rounds": "abc"}, "tpo.rounds: rounds: cannot read 'abc' as int"),
+             ({"x": "1"}, "tpo.x: unknown option 'x' for TPOConfig; valid: frames, rounds, steps")]
+    for options, message in cases:
+        with pytest.raises(VlmteachError) as err:
+            make_method("tpo", options)
+        assert str(err.value) == message
+    with pytest.raises(VlmteachError) as err:
+        make_method("teacher_tto", {"queries": "mine"})
+    assert str(err.value) == "teacher_tto.queries: unknown queries 'mine'; valid: task, generic"
+    for lam, ok in (("0", True), ("1", True), ("1.5", False), ("-0.1", False)):
+        if ok:
+            assert make_method("teacher_tto", {"lam": lam}).config.lam == float(lam)
+        else:
+            with pytest.raises(VlmteachError, match=f"lam must be in \\[0, 1\\], got {float(lam)}"):
+                make_method("teacher_tto", {"lam": lam})
+    assert type(TPO().config) is TPOConfig and TPO(TPOConfig(rounds=2)).config.rounds == 2
+    assert split_label("tpo[a=b=c]") == ("tpo", {"a": "b=c"})
+    for label, message in (("Bad!", "bad method 'Bad!'; expected NAME or NAME[KEY=VALUE;...]"),
+                           ("tpo[a]", "bad option 'a' in 'tpo[a]'; expected KEY=VALUE")):
+        with pytest.raises(VlmteachError) as err:
+            split_label(label)
+        assert str(err.value) == message
