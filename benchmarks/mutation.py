@@ -4,6 +4,7 @@ pyproject.toml ([tool.mutmut]) and print the kill rate per module.
     pip install -e '.[test]' mutmut      # mutmut is not a test dependency: the run takes a while
     python benchmarks/mutation.py        # mutmut run, then the table (about an hour on 2 cores)
     python benchmarks/mutation.py --report-only [--survivors]
+    python benchmarks/mutation.py --recheck      # after new tests: check the survivors again
 
 A mutant counts as killed when a test failed or it ran out of time (an endless loop); "no tests"
 (no selected test runs the mutated function) and "survived" count against the rate. mutmut keeps
@@ -45,6 +46,23 @@ def read_results(root: Path = ROOT) -> dict[str, dict[str, str]]:
     return out
 
 
+def forget_survivors(root: Path = ROOT) -> int:
+    """Mark every mutant not killed as not checked, and drop mutmut's record of which tests cover what,
+    so that the next run checks the survivors again against the tests as they are now. mutmut alone
+    keeps a survivor's verdict until the mutated function changes."""
+    n = 0
+    for meta in (root / "mutants" / "src").rglob("*.py.meta"):
+        data = json.loads(meta.read_text())
+        codes = data["exit_code_by_key"]
+        for name, code in codes.items():
+            if code is not None and status(code) not in ("killed", "timeout"):
+                codes[name] = None
+                n += 1
+        meta.write_text(json.dumps(data))
+    (root / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+    return n
+
+
 def table(results: dict[str, dict[str, str]]) -> list[tuple[str, int, int, Counter]]:
     """(group, killed, total, counts by status) per group of GROUPS."""
     rows = []
@@ -62,8 +80,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--report-only", action="store_true", help="print the table from the last run; run nothing")
     ap.add_argument("--survivors", action="store_true", help="also list every mutant not killed")
+    ap.add_argument("--recheck", action="store_true", help="check the survivors again (after adding tests)")
     ap.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
+    if args.recheck:
+        print(f"{forget_survivors()} survivors to check again")
     if not args.report_only:
         env = {**os.environ, "OMP_NUM_THREADS": "1"}  # forked workers: no thread pools to inherit
         run = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)],

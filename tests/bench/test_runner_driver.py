@@ -299,3 +299,24 @@ def test_load_models_passes_the_teacher_spec(tmp_path, monkeypatch):
     monkeypatch.setattr(teachers, "load", lambda name, path: seen.append((name, path)) or SimpleNamespace(name=name))
     load_models(cfg(tmp_path, teacher="tiny:/my/weights"))
     assert seen == [("tiny", "/my/weights")]
+
+
+def test_a_budget_set_with_set_is_honoured_like_one_in_the_label(tmp_path):
+    ex = Scripted(wall_s={"teacher_tto": 5.0}, last_first=True)
+    done = []
+    run_bench(cfg(tmp_path, methods=["best_of_n", "vanilla", "teacher_tto"], families=["maze"],
+                  sets={"best_of_n": {"n": "auto"}}), Hooks(job_done=lambda job, line: done.append(line)),
+              executor=ex)
+    order = [key for key, _, _ in ex.seen]
+    assert order.index(job_key("in/maze/00000", "teacher_tto")) < order.index(job_key("in/maze/00000", "best_of_n"))
+    assert dict((k, b) for k, _, b in ex.seen)[job_key("in/maze/00000", "best_of_n")] == 5.0
+    assert [x["method"] for x in done] == [k.split("|")[0] for k in order]  # job_done gets each line
+
+
+def test_a_stray_set_is_refused_with_what_to_do(tmp_path):
+    with pytest.raises(VlmteachError) as err:
+        cfg(tmp_path, methods=["vanilla"], sets={"tpo": {"rounds": "2"}})
+    assert str(err.value) == ("--set tpo.…: tpo is not among the run's methods (vanilla); "
+                              "drop the --set or add the method to --methods")
+    with pytest.raises(VlmteachError, match="tpo.rounds must be >= 1"):
+        cfg(tmp_path, methods=["tpo"], sets={"tpo": {"rounds": "0"}})  # --set options are validated too

@@ -348,6 +348,7 @@ def test_teacher_tto_optimizes_a_fresh_lora_then_samples_from_the_same_noise(stu
     assert (tr["query_source"], tr["lam"], tr["noise_seed"], tr["lr"], tr["grad"], tr["select"], tr["final_scale"]) == (
         "rulebook", 0.5, 11, 20.0, "first-step", "last", 1.0)
     assert tr["max_steps"] == 4  # the stub reasoner's recommendation
+    assert len(tr["per_query"]) == 3 and len(tr["per_query"][0]) == 3
     assert result.cost.reasoner_backwards == 2 and result.cost.teacher_backwards == 2
 
 
@@ -414,6 +415,7 @@ def test_oracle_tto_steps_towards_the_reference_and_needs_one(stubs):
     x1[-1] = x0[-1] - 0.5 * 2 * (x0[-1] - 1) / x0[-1].numel()
     assert torch.allclose(result.video.frames, x1, atol=1e-6)
     assert result.trace["terms"] == ["final_frame_mse", "video_mse"] and result.trace["upper_bound"] is True
+    assert result.steps == 1
     assert result.cost.teacher_backwards == 0 and result.cost.teacher_forwards == 0
 
 
@@ -489,6 +491,9 @@ def test_teacher_tto_search_then_judge_passes_its_options_on(stubs):
     assert calls(r, "noise")[3] == best  # the loop's noise is the searched one
     assert set(calls(t, "yes_nll")) == {4} and seen == [0, 1]
     assert calls(t, "propose")[0][:2] == (FIRST, "p") and result.trace["noise_seed"] == best
+    losses = result.trace["iterate_losses"]
+    assert losses[0] == pytest.approx(min(result.trace["search_losses"]), rel=1e-6)  # the searched sample
+    assert losses[1] != losses[0]  # iterate 1 is the optimized LoRA's own sample
 
 
 def test_teacher_tto_frame_noise_is_seeded_by_the_problem(stubs):
@@ -508,9 +513,12 @@ def test_option_errors_name_the_option_and_the_valid_ones():
         with pytest.raises(VlmteachError) as err:
             make_method("tpo", options)
         assert str(err.value) == message
-    with pytest.raises(VlmteachError) as err:
-        make_method("teacher_tto", {"queries": "mine"})
-    assert str(err.value) == "teacher_tto.queries: unknown queries 'mine'; valid: task, generic"
+    for options, message in (({"queries": "mine"}, "teacher_tto.queries: unknown queries 'mine'; valid: task, generic"),
+                             ({"select": "best"}, "teacher_tto.select: unknown select 'best'; valid: last, judge"),
+                             ({"init_k": "0"}, "teacher_tto.init_k: init_k must be >= 1, got 0")):
+        with pytest.raises(VlmteachError) as err:
+            make_method("teacher_tto", options)
+        assert str(err.value) == message
     for lam, ok in (("0", True), ("1", True), ("1.5", False), ("-0.1", False)):
         if ok:
             assert make_method("teacher_tto", {"lam": lam}).config.lam == float(lam)
