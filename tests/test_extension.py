@@ -93,7 +93,7 @@ def extension(tmp_path, monkeypatch):
     "ext_judge"; every registry and sys.modules are restored afterwards."""
     (tmp_path / f"{MODULE}.py").write_text(THROWAWAY)
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(tasks, "_FAMILIES", dict(tasks._FAMILIES))
+    monkeypatch.setattr(tasks._REGISTRY, "targets", dict(tasks._REGISTRY.targets))
     monkeypatch.setattr(tasks, "_LOADED", dict(tasks._LOADED))
     for registry in (methods.METHODS, reasoners.BACKENDS, teachers.BACKENDS):
         monkeypatch.setattr(registry, "targets", dict(registry.targets))

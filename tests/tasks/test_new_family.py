@@ -71,7 +71,7 @@ class PlainStroll(Stroll):
 @pytest.fixture
 def registered(monkeypatch):
     """Registers Stroll and PlainStroll for one test; the registry is restored after it."""
-    monkeypatch.setattr(registry, "_FAMILIES", dict(registry._FAMILIES))
+    monkeypatch.setattr(registry._REGISTRY, "targets", dict(registry._REGISTRY.targets))
     monkeypatch.setattr(registry, "_LOADED", dict(registry._LOADED))
     builtin = registry.family_names()
     registry.register(Stroll)

@@ -30,7 +30,7 @@ _LOADED: dict[str, TaskFamily] = {}
 
 def family_names() -> list[str]:
     """Names of all registered families, in catalog order."""
-    return list(_FAMILIES)
+    return _REGISTRY.names()
 
 
 def get_family(name: str) -> TaskFamily:
@@ -41,7 +41,7 @@ def get_family(name: str) -> TaskFamily:
 
 
 def all_families() -> list[TaskFamily]:
-    return [get_family(n) for n in _FAMILIES]
+    return [get_family(n) for n in _REGISTRY.names()]
 
 
 def register(family: type[TaskFamily]) -> TaskFamily:
@@ -50,9 +50,9 @@ def register(family: type[TaskFamily]) -> TaskFamily:
     lists the built-in families.)"""
     if not (isinstance(family, type) and issubclass(family, TaskFamily)):
         raise TaskError(f"register takes a TaskFamily subclass, got {family!r}")
-    if family.name in _FAMILIES:
-        raise TaskError(f"a task family named {family.name!r} is already registered ({_FAMILIES[family.name]})")
-    _FAMILIES[family.name] = f"{family.__module__}:{family.__qualname__}"
+    if family.name in _REGISTRY:
+        raise TaskError(f"a task family named {family.name!r} is already registered ({_REGISTRY.targets[family.name]})")
+    _REGISTRY.register(family.name, f"{family.__module__}:{family.__qualname__}")
     _LOADED[family.name] = family()
     return _LOADED[family.name]
 
