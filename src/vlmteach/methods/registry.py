@@ -55,16 +55,23 @@ def split_label(label: str) -> tuple[str, dict[str, str]]:
     return m.group(1), options
 
 
-def is_upper_bound(label: str) -> bool:
-    """Whether a method label ("pass_at_n", "oracle_tto[lr=1e-3]", ...) names an oracle upper bound."""
+def _class_of(label: str) -> type[Method] | None:
+    """The class a method label ("pass_at_n", "oracle_tto[lr=1e-3]", ...) names, or None for a name no
+    method is registered under (the report reads labels of any run)."""
     name = label.split("[", 1)[0].strip()
-    return name in METHODS and METHODS.get(name).upper_bound
+    return METHODS.get(name) if name in METHODS else None
+
+
+def is_upper_bound(label: str) -> bool:
+    """Whether a method label names an oracle upper bound."""
+    cls = _class_of(label)
+    return cls is not None and cls.upper_bound
 
 
 def is_cost_reference(label: str) -> bool:
     """Whether the report states wall times as multiples of this method's (pass_at_n: the paper's Pass@5)."""
-    name = label.split("[", 1)[0].strip()
-    return name in METHODS and METHODS.get(name).cost_reference
+    cls = _class_of(label)
+    return cls is not None and cls.cost_reference
 
 
 def parse_sets(sets: list[str]) -> dict[str, dict[str, str]]:
