@@ -32,6 +32,7 @@ from vlmteach.errors import VlmteachError
 from vlmteach.nn import Block, TextEncoder, WordTokenizer, timestep_embedding
 from vlmteach.nn.persist import load_config, load_weights, save_model
 from vlmteach.nn.rope import rope_3d
+from vlmteach.paths import weights_dir
 from vlmteach.reasoners.sampling import flow_sample, shifted_sigmas
 from vlmteach.reasoners.base import Reasoner, grad_steps
 from vlmteach.reasoners.peft_lora import PeftLoraMixin
@@ -301,6 +302,4 @@ class TinyReasoner(PeftLoraMixin, Reasoner):
 
 def from_spec(path: str | Path | None = None) -> TinyReasoner:
     """The "tiny" backend: the shipped weights, or those in the folder `path`."""
-    from vlmteach.reasoners import weights_dir
-
     return TinyReasoner.load(path or weights_dir())

@@ -24,6 +24,7 @@ from torch import nn
 from vlmteach.errors import VlmteachError
 from vlmteach.nn import Block, TextEncoder, WordTokenizer
 from vlmteach.nn.persist import load_config, load_weights, save_model
+from vlmteach.paths import weights_dir
 from vlmteach.tasks.grid import CELL
 from vlmteach.tasks.palette import RGB
 from vlmteach.teachers.base import QuerySet, Teacher
@@ -308,6 +309,4 @@ class TinyTeacher(Teacher):
 
 def from_spec(path: str | Path | None = None) -> TinyTeacher:
     """The "tiny" backend: the shipped weights, or those in the folder `path`."""
-    from vlmteach.teachers import weights_dir
-
     return TinyTeacher.load(path or weights_dir())
