@@ -54,7 +54,7 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(tmp_path):
         assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "known: maze" in _run(*cases[0]).stderr
     assert "valid: 1..3" in _run(*cases[1]).stderr
-    assert "valid: cells, ends" in _run(*cases[4]).stderr
+    assert "valid: probe_a, probe_b, probe_c" in _run(*cases[4]).stderr
     assert not (tmp_path / "w").exists()  # refused before anything is written
 
 

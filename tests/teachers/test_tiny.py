@@ -148,10 +148,21 @@ def test_factorized_attention_attends_within_a_frame_then_across_frames():
     assert torch.allclose(alone[0], tokens[1], atol=1e-5)
 
 
-def test_questions_read_their_own_video_when_videos_are_projected_once():
-    from vlmteach.teachers.tiny import TinyTeacher
+def _pick(tokens, index):
+    """Index the encoded videos: one tensor (transformer) or a tuple of tensors (probe)."""
+    return tuple(t[index] for t in tokens) if isinstance(tokens, tuple) else tokens[index]
 
-    teacher = TinyTeacher.load(teachers.weights_dir(), "tiny_teacher_0")  # one net: tokens are one tensor
+
+@pytest.mark.parametrize("kind", ["transformer", "probe"])
+def test_questions_read_their_own_video_when_videos_are_projected_once(kind):
+    from vlmteach.teachers.tiny import TinyTeacher, TinyTeacherConfig
+    from vlmteach.train.teacher import build_vocab
+
+    torch.manual_seed(0)
+    teacher = TinyTeacher(TinyTeacherConfig(vocab=build_vocab(), dim=32, patch=4, factorized=True, stem="cells",
+                                            readout="summary", video_depth=1, motion_inputs=True, kind=kind))
+    for param in teacher.net.parameters():  # random everywhere, so that different videos give different logits
+        param.data.normal_(0, 0.3)
     inst = get_family("gravity").generate(1_000_000)
     videos = torch.stack([inst.ground_truth.frames, inst.ground_truth.frames[:1].repeat(inst.states.shape[0], 1, 1, 1)])
     ids = teacher.tokenizer.encode(["Did the block fall?", "Is the video still?", "Did the block fall?"])
@@ -159,8 +170,8 @@ def test_questions_read_their_own_video_when_videos_are_projected_once():
     with torch.no_grad():
         tokens = teacher.net.encode_video(videos)
         shared = teacher.net.logits(tokens, ids, owner)
-        copied = teacher.net.logits(tokens[owner], ids)  # one copy of the video per question
-        single = teacher.net.logits(tokens[:1], ids[1:])  # one video for all questions
+        copied = teacher.net.logits(_pick(tokens, owner), ids)  # one copy of the video per question
+        single = teacher.net.logits(_pick(tokens, slice(0, 1)), ids[1:])  # one video for all questions
     assert torch.allclose(shared, copied, atol=1e-5)
     assert torch.allclose(shared[1:], single, atol=1e-5)
     assert not torch.allclose(shared[0], shared[2], atol=1e-3)  # the same question, two videos
@@ -210,16 +221,17 @@ def test_ensemble_members_must_share_a_vocabulary():
         TinyTeacher.ensemble([joint, other])
 
 
-def test_the_shipped_teacher_is_the_mean_of_its_two_members(teacher):
+def test_the_shipped_teacher_is_the_mean_of_its_three_probe_members(teacher):
     from vlmteach.teachers.tiny import TinyTeacher
 
-    members = [TinyTeacher.load(teachers.weights_dir(), name) for name in ("tiny_teacher_0", "tiny_teacher_1")]
-    # the "cells" member (tile embedding) and the "ends" member (a block over the first and last frames)
-    assert [(m.cfg.stem, m.cfg.tile_embed, m.cfg.ends_depth) for m in members] == [("cells", True, 0), ("cells", False, 1)]
+    names = ("tiny_teacher_0", "tiny_teacher_1", "tiny_teacher_2")
+    members = [TinyTeacher.load(teachers.weights_dir(), name) for name in names]
+    # the members of train.teacher.MEMBERS: probe nets with 6, 6 and 8 object slots
+    assert [(m.cfg.kind, m.cfg.slots) for m in members] == [("probe", 6), ("probe", 6), ("probe", 8)]
     inst = get_family("gravity").generate(1_000_000)
     queries = teacher.propose_queries(inst.first_frame, inst.prompt).texts
     with torch.no_grad():
-        mean = sum(m.yes_logits(inst.ground_truth.frames, queries) for m in members) / 2
+        mean = sum(m.yes_logits(inst.ground_truth.frames, queries) for m in members) / 3
         assert torch.allclose(teacher.yes_logits(inst.ground_truth.frames, queries), mean, atol=1e-5)
 
 
@@ -259,3 +271,20 @@ def test_a_summary_readout_keeps_a_one_frame_glitch():
         assert (a - b).abs().amax() > 0
     with pytest.raises(VlmteachError, match="readout"):
         TinyTeacherNet(TinyTeacherConfig(vocab=["<pad>", "<unk>", "<cls>"], readout="summary", factorized=False))
+
+
+def test_an_ensemble_can_weigh_its_members_and_keeps_the_weights_when_saved(tmp_path):
+    from vlmteach.teachers.tiny import TinyTeacher
+
+    joint, cell, _ = _ensemble_of_two()
+    weighted = TinyTeacher.ensemble([joint, cell], [3.0, 1.0])
+    frames = torch.rand(8, 3, 32, 32)
+    queries = ["did the block fall", "the block"]
+    with torch.no_grad():
+        expected = 0.75 * joint.yes_logits(frames, queries) + 0.25 * cell.yes_logits(frames, queries)
+        assert torch.allclose(weighted.yes_logits(frames, queries), expected, atol=1e-6)
+        weighted.save(tmp_path)
+        assert torch.allclose(TinyTeacher.load(tmp_path).yes_logits(frames, queries), expected, atol=1e-6)
+    for bad in ([1.0], [1.0, -1.0], [0.0, 0.0]):
+        with pytest.raises(VlmteachError, match="one non-negative number per member"):
+            TinyTeacher.ensemble([joint, cell], bad)

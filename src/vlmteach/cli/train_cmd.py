@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="teacher only: folder with the reasoner whose samples it learns to judge "
                         "(default: --out if it holds one, else the shipped reasoner)")
     p.add_argument("--member", default=None,
-                   help="teacher only: train one member of the shipped ensemble alone (cells or ends); "
+                   help="teacher only: train one member of the shipped ensemble alone (probe_a, probe_b or probe_c); "
                         "default: both, then the ensemble")
     p.set_defaults(run=run)
 
@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = TeacherTrainConfig(out=args.out, reasoner=reasoner, device=args.device)
         over = {**extra, **({"seed": args.seed} if args.seed is not None else {})}  # given: for every member
         members = {k: {**v, **over} for k, v in MEMBERS.items()}
-        path = train_ensemble(cfg, members) if args.member is None else train_teacher(replace(cfg, **members[args.member]))
+        path = train_ensemble(cfg, members) if args.member is None else train_teacher(
+            replace(cfg, **{k: v for k, v in members[args.member].items() if k != "weight"}))
     print(f"wrote {path}")
     return 0

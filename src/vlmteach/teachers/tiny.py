@@ -28,6 +28,7 @@ from vlmteach.paths import weights_dir
 from vlmteach.tasks.grid import CELL
 from vlmteach.tasks.palette import RGB
 from vlmteach.teachers.base import QuerySet, Teacher
+from vlmteach.teachers.cells import cell_colours
 from vlmteach.teachers.rulebook import propose
 from vlmteach.video import sample_frames
 
@@ -65,6 +66,10 @@ class TinyTeacherConfig:
     # "summary": blocks of joint attention over the first and last frames' cells before the questions
     # read them, so that "where did the ball end, relative to where the target was" is computed once.
     ends_depth: int = 0
+    # "transformer" (TinyTeacherNet) or "probe" (teachers/probe.py: soft rule measurements picked by
+    # the question); "slots" is how many objects a probe question picks.
+    kind: str = "transformer"
+    slots: int = 4
 
 
 def _frame_positions(k: int, dim: int) -> torch.Tensor:
@@ -74,6 +79,7 @@ def _frame_positions(k: int, dim: int) -> torch.Tensor:
 
 
 STEMS = ("conv", "cells")
+KINDS = ("transformer", "probe")
 READOUTS = ("all", "summary")
 
 
@@ -95,16 +101,7 @@ class CellStem(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, S, S) in [0, 1] -> (N, cells, 2 * (palette + 3))."""
-        n, _, h, w = x.shape
-        cells = x.reshape(n, 3, h // CELL, CELL, w // CELL, CELL).permute(0, 2, 4, 1, 3, 5)
-        total = cells.sum((-1, -2))
-        inner = cells[..., 1:-1, 1:-1].sum((-1, -2))
-        inner, outer = inner / (CELL - 2) ** 2, (total - inner) / (CELL ** 2 - (CELL - 2) ** 2)
-        out = []
-        for rgb in (outer, inner):
-            d2 = ((rgb[..., None, :] - self.palette) ** 2).sum(-1)
-            out += [torch.softmax(-d2 / self.temp, dim=-1), rgb]
-        return torch.cat(out, dim=-1).flatten(1, 2)
+        return torch.cat(cell_colours(x, self.palette, self.temp), dim=-1)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """(B, K, 3, S, S) in [0, 1] -> (B, K, cells, D)."""
@@ -202,19 +199,36 @@ class TinyTeacherNet(nn.Module):
         return self.head(self.norm(q[:, 0]))[:, 0]
 
 
-class TinyTeacherEnsemble(nn.Module):
-    """Several teacher nets judging together by the mean of their "Yes" logits. Same interface as
-    TinyTeacherNet, except that the encoded video is one token set per member."""
+def build_net(cfg: TinyTeacherConfig) -> nn.Module:
+    """The net a config describes: TinyTeacherNet, or ProbeNet for kind "probe"."""
+    if cfg.kind not in KINDS:
+        raise VlmteachError(f"tiny teacher kind {cfg.kind!r} is unknown; valid: {', '.join(KINDS)}")
+    if cfg.kind == "probe":
+        from vlmteach.teachers.probe import ProbeNet
 
-    def __init__(self, members: list[TinyTeacherNet]):
+        return ProbeNet(cfg)
+    return TinyTeacherNet(cfg)
+
+
+class TinyTeacherEnsemble(nn.Module):
+    """Several teacher nets judging together by the weighted mean of their "Yes" logits (equal
+    weights by default). Same interface as TinyTeacherNet, except that the encoded video is one
+    encoding per member."""
+
+    def __init__(self, members: list[nn.Module], weights: list[float] | None = None):
         super().__init__()
         self.members = nn.ModuleList(members)
+        weights = [1.0] * len(members) if weights is None else list(weights)
+        if len(weights) != len(members) or min(weights) < 0 or sum(weights) <= 0:
+            raise VlmteachError(f"ensemble weights {weights} must be one non-negative number per member "
+                                f"({len(members)}), not all zero")
+        self.weights = [w / sum(weights) for w in weights]
 
-    def encode_video(self, frames: torch.Tensor) -> list[torch.Tensor]:
+    def encode_video(self, frames: torch.Tensor) -> list:
         return [m.encode_video(frames) for m in self.members]
 
-    def logits(self, video: list[torch.Tensor], ids: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
-        return torch.stack([m.logits(v, ids, owner) for m, v in zip(self.members, video)]).mean(0)
+    def logits(self, video: list, ids: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
+        return sum(w * m.logits(v, ids, owner) for m, v, w in zip(self.members, video, self.weights))
 
 
 class TinyTeacher(Teacher):
@@ -223,9 +237,11 @@ class TinyTeacher(Teacher):
 
     name = "tiny"
 
-    def __init__(self, cfg: TinyTeacherConfig | list[TinyTeacherConfig], nets: list[TinyTeacherNet] | None = None):
-        """One net for a config; an ensemble (mean logit) for a list of configs, which must share a
-        vocabulary. `nets`: the members' nets, already built (default: fresh ones from the configs)."""
+    def __init__(self, cfg: TinyTeacherConfig | list[TinyTeacherConfig], nets: list[nn.Module] | None = None,
+                 weights: list[float] | None = None):
+        """One net for a config; an ensemble (weighted mean logit, equal `weights` by default) for a
+        list of configs, which must share a vocabulary. `nets`: the members' nets, already built
+        (default: fresh ones from the configs)."""
         super().__init__()
         self.cfgs = list(cfg) if isinstance(cfg, (list, tuple)) else [cfg]
         if not self.cfgs:
@@ -237,18 +253,19 @@ class TinyTeacher(Teacher):
                                     "train them with the same `build_vocab()`")
         self.max_frames = min(c.max_frames for c in self.cfgs)
         self.tokenizer = WordTokenizer(self.cfg.vocab, self.cfg.max_text)
-        nets = nets if nets is not None else [TinyTeacherNet(c) for c in self.cfgs]
+        nets = nets if nets is not None else [build_net(c) for c in self.cfgs]
         if len(nets) != len(self.cfgs):
             raise VlmteachError(f"{len(nets)} nets for {len(self.cfgs)} configs: give one net per config")
-        self.net = nets[0] if len(nets) == 1 else TinyTeacherEnsemble(nets)
+        self.net = nets[0] if len(nets) == 1 else TinyTeacherEnsemble(nets, weights)
         self.net.eval()
 
     @classmethod
-    def ensemble(cls, members: list[TinyTeacher]) -> TinyTeacher:
-        """One teacher judging by the mean logit of `members` (single-net teachers); weights are shared, not copied."""
+    def ensemble(cls, members: list[TinyTeacher], weights: list[float] | None = None) -> TinyTeacher:
+        """One teacher judging by the weighted mean logit of `members` (single-net teachers; equal
+        weights by default); the nets are shared, not copied."""
         if any(len(m.cfgs) != 1 for m in members):
             raise VlmteachError("ensemble members must be single-net teachers")
-        return cls([m.cfg for m in members], [m.net for m in members])
+        return cls([m.cfg for m in members], [m.net for m in members], weights)
 
     def propose_queries(self, first_frame: torch.Tensor, prompt: str) -> QuerySet:
         return propose(prompt)
@@ -291,16 +308,16 @@ class TinyTeacher(Teacher):
         for member, cfg, net in zip(members, self.cfgs, self.net.members):
             save_model(folder, member, cfg, net)
         path = Path(folder) / f"{name}.json"
-        path.write_text(json.dumps({"members": members, "combine": "mean_logit"}))
+        path.write_text(json.dumps({"members": members, "combine": "mean_logit", "weights": self.net.weights}))
         return path
 
     @classmethod
     def load(cls, folder: str | Path, name: str = "tiny_teacher") -> TinyTeacher:
         manifest = Path(folder) / f"{name}.json"
         if manifest.is_file():
-            members = json.loads(manifest.read_text()).get("members")
-            if members is not None:
-                return cls.ensemble([cls.load(folder, m) for m in members])
+            spec = json.loads(manifest.read_text())
+            if spec.get("members") is not None:
+                return cls.ensemble([cls.load(folder, m) for m in spec["members"]], spec.get("weights"))
         fields, weights = load_config(folder, name, "train one with `vlmteach train teacher`")
         model = cls(TinyTeacherConfig(**fields))
         load_weights(model.net, weights)

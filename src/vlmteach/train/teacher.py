@@ -69,6 +69,11 @@ class TeacherTrainConfig:
     lr: float = 5e-4
     rank_weight: float = 1.0
     rank_margin: float = 0.1  # part values closer than this are not ranked
+    # Rank whole videos of one instance by the methods' weighted loss against the scorer's total
+    # (what best-of-N picks by and what `benchmarks/judge.py` measures); 0: off (older members).
+    video_rank_weight: float = 0.0
+    video_rank_margin: float = 0.05
+    video_rank_temp: float = 0.25  # loss differences are divided by this before the logistic loss
     device: str = "cpu"
     checkpoint_every: int = 250
     noise_p: float = 0.5
@@ -88,6 +93,9 @@ class TeacherTrainConfig:
     tile_embed: bool = True
     readout_max: bool = True
     ends_depth: int = 1
+    kind: str = "transformer"  # or "probe" (teachers/probe.py)
+    slots: int = 4  # "probe": objects a question picks
+    text_depth: int = 2
     # Adversarial rounds after `steps` (train/adversarial.py)
     adv_rounds: int = 0  # one round on the shipped recipe lowered development figures (docs/tiny-world.md)
     adv_loops: int = 256
@@ -105,7 +113,8 @@ def new_teacher(cfg: TeacherTrainConfig) -> TinyTeacher:
                                          video_depth=cfg.video_depth, fusion_depth=cfg.fusion_depth,
                                          motion_inputs=True, stem=cfg.stem, readout=cfg.readout,
                                          palette_temp=cfg.palette_temp, tile_embed=cfg.tile_embed,
-                                         readout_max=cfg.readout_max, ends_depth=cfg.ends_depth))
+                                         readout_max=cfg.readout_max, ends_depth=cfg.ends_depth,
+                                         kind=cfg.kind, slots=cfg.slots, text_depth=cfg.text_depth))
 
 
 def batch_loss(net, teacher: TinyTeacher, batch: Batch, cfg: TeacherTrainConfig,
@@ -118,7 +127,26 @@ def batch_loss(net, teacher: TinyTeacher, batch: Batch, cfg: TeacherTrainConfig,
     better = (key[:, None] == key[None]) & (targets[:, None] > targets[None] + cfg.rank_margin)
     rank = F.softplus(-(logits[:, None] - logits[None])[better]).mean() if better.any() else logits.sum() * 0
     acc = ((logits > 0).float().cpu() == batch.labels).float().mean().item()
-    return bce + cfg.rank_weight * rank, {"bce": bce.item(), "rank": rank.item(), "acc": acc}
+    loss, figures = bce + cfg.rank_weight * rank, {"bce": bce.item(), "rank": rank.item(), "acc": acc}
+    if cfg.video_rank_weight > 0:
+        video = video_rank_loss(logits, batch, cfg, device)
+        loss = loss + cfg.video_rank_weight * video
+        figures["vrank"] = video.item()
+    return loss, figures
+
+
+def video_rank_loss(logits: torch.Tensor, batch: Batch, cfg: TeacherTrainConfig, device: torch.device) -> torch.Tensor:
+    """Logistic ranking loss of whole videos within each instance: for two videos of one instance
+    whose scorer totals differ by more than the margin, the better one's weighted "Yes" NLL
+    (the methods' loss) should be the lower."""
+    owner = torch.tensor(batch.owner, device=device)
+    per_video = torch.zeros(len(batch.videos), device=device).index_add(
+        0, owner, batch.weight.to(device) * F.softplus(-logits))
+    totals, group = batch.totals.to(device), batch.group.to(device)
+    better = (group[:, None] == group[None]) & (totals[:, None] > totals[None] + cfg.video_rank_margin)
+    if not better.any():
+        return logits.sum() * 0
+    return F.softplus((per_video[:, None] - per_video[None])[better] / cfg.video_rank_temp).mean()
 
 
 def train_teacher(cfg: TeacherTrainConfig) -> Path:
@@ -181,30 +209,38 @@ def train_teacher(cfg: TeacherTrainConfig) -> Path:
 
 
 # The shipped teacher's members (train_ensemble): name -> the fields that differ from the defaults.
-# "cells" embeds each cell's tile; "ends" adds time-max summary tokens and a block over the first
-# and last frames together, and starts from another seed.
+# Three probe nets (teachers/probe.py) from different seeds, two with 6 object slots and one with 8,
+# trained with the whole-video ranking term; their mean logit ranked the reasoner's samples of one
+# instance about as well as the best of them alone on development seeds, and the method gained more
+# with it (docs/tiny-world.md). The transformer recipe (the defaults) is what shipped before.
+PROBE = {"kind": "probe", "steps": 5000, "lr": 1e-3, "video_rank_weight": 1.0}
 MEMBERS: dict[str, dict] = {
-    "cells": {"seed": 0, "steps": 4000, "tile_embed": True, "readout_max": False, "ends_depth": 0},
-    "ends": {"seed": 1, "steps": 3000, "tile_embed": False, "readout_max": True, "ends_depth": 1},
+    "probe_a": {**PROBE, "seed": 2, "slots": 6},
+    "probe_b": {**PROBE, "seed": 3, "slots": 6},
+    "probe_c": {**PROBE, "seed": 4, "slots": 8},
 }
 
 
 def train_ensemble(cfg: TeacherTrainConfig, members: dict[str, dict] | None = None) -> Path:
     """Train each member in `cfg.out/<name>` (resumable; one reasoner pool, OUT/pool.safetensors,
-    shared by all), then write their mean-logit ensemble as tiny_teacher.* into cfg.out with a
-    record of its members. `cfg.seed` and `cfg.steps` are overridden by each member's own."""
+    shared by all), then write their ensemble as tiny_teacher.* into cfg.out with a record of its
+    members. A member's fields override `cfg`'s (its own seed and steps, say); its "weight" (default
+    1) is its share of the ensemble's logit."""
     members = MEMBERS if members is None else members
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    nets, records = [], {}
+    nets, weights, records = [], [], {}
     for name, fields in members.items():
+        fields = dict(fields)
+        weights.append(float(fields.pop("weight", 1.0)))
         member = replace(cfg, out=str(out / name), pool_path=str(out / "pool.safetensors"), **fields)
         train_teacher(member)
         nets.append(TinyTeacher.load(member.out))
         records[name] = json.loads((Path(member.out) / "tiny_teacher.train.json").read_text())
-    path = TinyTeacher.ensemble(nets).save(out)
+    path = TinyTeacher.ensemble(nets, weights).save(out)
     (out / "tiny_teacher.train.json").write_text(json.dumps(
-        {"members": records, "wall_s_total": round(sum(r["wall_s_total"] for r in records.values()), 1)}, indent=2))
+        {"members": records, "weights": dict(zip(records, weights)),
+         "wall_s_total": round(sum(r["wall_s_total"] for r in records.values()), 1)}, indent=2))
     return path
 
 

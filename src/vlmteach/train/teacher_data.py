@@ -29,7 +29,7 @@ from vlmteach.tasks.base import SATISFIED, check_part
 from vlmteach.tasks.corruptions import corrupt
 from vlmteach.tasks.near_miss import NEAR_MISSES, near_miss_states
 from vlmteach.tasks.grid import render
-from vlmteach.teachers.rulebook import catalog, generic_queries
+from vlmteach.teachers.rulebook import catalog, generic_queries, propose
 from vlmteach.train.data import draw_instances
 from vlmteach.video import Video
 
@@ -46,13 +46,14 @@ class PoolItem:
     videos: dict[str, torch.Tensor]
 
 
-def queries_for(inst: Instance, rng: np.random.Generator) -> list[tuple[str, str]]:
-    """(query, check) pairs: every query the rule book knows for the instance (rulebook.catalog), or
-    one time in four the generic ones."""
-    if rng.random() < GENERIC_P:
-        q = generic_queries()
-        return list(zip(q.texts, q.checks))
-    return catalog(inst.prompt)
+def queries_for(inst: Instance, rng: np.random.Generator) -> list[tuple[str, str, float]]:
+    """(query, check, weight) triples: every query the rule book knows for the instance
+    (rulebook.catalog), or one time in four the generic ones. `weight` is the query's weight in the
+    loss the methods minimise (QuerySet.weights of the queries `propose` asks; 0 for the others)."""
+    q = generic_queries() if rng.random() < GENERIC_P else propose(inst.prompt)
+    weight = dict(zip(q.texts, q.weights.tolist()))
+    pairs = list(zip(q.texts, q.checks)) if q.source == "generic" else catalog(inst.prompt)
+    return [(text, check, weight.get(text, 0.0)) for text, check in pairs]
 
 
 def to_uint8(videos: torch.Tensor) -> torch.Tensor:
@@ -142,6 +143,9 @@ class Batch:
     labels: torch.Tensor
     owner: list[int]
     key: torch.Tensor  # rows with the same key compare videos of one instance on one query
+    weight: torch.Tensor | None = None  # per row: the query's weight in the methods' loss (queries_for)
+    totals: torch.Tensor | None = None  # per video: the scorer's total
+    group: torch.Tensor | None = None  # per video: its group (instance) in the batch
 
 
 def group_videos(rng: np.random.Generator, item: PoolItem, m: int, source_p: dict[str, float]) -> list[tuple[str, torch.Tensor]]:
@@ -172,8 +176,9 @@ def make_batch(rng: np.random.Generator, items: list[PoolItem], m: int,
     noise (sigma up to noise_max) with probability noise_p."""
     mixes = source_p if isinstance(source_p, list) else [source_p] * len(items)
     videos, sources, insts, texts, targets, labels, owner, key = [], [], [], [], [], [], [], []
+    weight, totals, group = [], [], []
     first_key = 0  # a (group, query) pair's key: the group's first key plus the query's index
-    for item, mix in zip(items, mixes):
+    for g, (item, mix) in enumerate(zip(items, mixes)):
         inst = item.instance
         qs = queries_for(inst, rng)
         fam = get_family(inst.family)
@@ -181,21 +186,25 @@ def make_batch(rng: np.random.Generator, items: list[PoolItem], m: int,
             if rng.random() < noise_p:
                 gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
                 video = (video + rng.random() * noise_max * torch.randn(video.shape, generator=gen)).clamp(0, 1)
-            parts = fam.score(Video(video), inst).parts
+            score = fam.score(Video(video), inst)
+            parts = score.parts
             v = len(videos)
             videos.append(video)
             sources.append(src)
             insts.append(inst)
-            for q, (text, check) in enumerate(qs):
+            totals.append(score.total)
+            group.append(g)
+            for q, (text, check, w) in enumerate(qs):
                 t = check_part(check, parts)  # graded: a ball halfway there is between a miss and a hit
                 texts.append(text)
                 targets.append(t)
                 labels.append(float(t >= SATISFIED))
                 owner.append(v)
                 key.append(first_key + q)
+                weight.append(w)
         first_key += len(qs)
     return Batch(torch.stack(videos), sources, insts, texts, torch.tensor(targets), torch.tensor(labels), owner,
-                 torch.tensor(key))
+                 torch.tensor(key), torch.tensor(weight), torch.tensor(totals), torch.tensor(group))
 
 
 def draw_items(rng: np.random.Generator, pool: list[PoolItem], adversarial: list[PoolItem], n: int,
