@@ -52,7 +52,7 @@ figcaption { font-size: 12px; max-width: 160px; }
 .score.best { color: #0a7d2c; font-weight: bold; }
 .failed { color: #b00020; font-size: 12px; max-width: 160px; }
 .sub { color: #777; font-size: 11px; }
-td.top { font-weight: bold; color: #0a7d2c; }
+td.best-cell { font-weight: bold; color: #0a7d2c; }
 td.noise { color: #888; }
 td.good { color: #0a7d2c; }
 td.bad { color: #b00020; }
@@ -66,7 +66,7 @@ def _html_table(header: list[str], body: list[list[str]], best: set[tuple[int, i
 
     def cell(i: int, j: int, text: str) -> str:
         if (i, j) in best:
-            return f'<td class="top" title="best in this column">{html.escape(text)} &#9650;</td>'
+            return f'<td class="best-cell" title="best in this column">{html.escape(text)} &#9650;</td>'
         if text.startswith("no: within noise") or text == "one instance: noise":
             return f'<td class="noise">{html.escape(text)}</td>'
         if text.startswith("yes, "):
