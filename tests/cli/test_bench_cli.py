@@ -6,13 +6,13 @@ from vlmteach.cli.main import main
 def test_solve_shows_queries_loss_and_stop_reason(tmp_path, capsys):
     out = tmp_path / "maze.mp4"
     args = ["solve", "--family", "maze", "--seed", "1000004", "--set", "teacher_tto.max_steps=2",
-            "--set", "teacher_tto.lr=1e-3", "--out", str(out)]
+            "--set", "teacher_tto.lr=1e-3", "--set", "teacher_tto.select=judge", "--out", str(out)]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "goal" in text and "process" in text and "stopped:" in text and "score:" in text
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["steps"] <= 2 and record["trace"]["losses"]
-    # the tiny reasoner's default keeps the iterate the teacher scores best, and says which
+    # select=judge keeps the iterate the teacher scores best, and says which
     assert f"kept iterate {record['trace']['chosen_iterate']} of {record['steps']}" in text
     assert out.exists() and out.with_suffix(".loss.png").exists()
     assert main(args) == 2  # never overwrites without --force
