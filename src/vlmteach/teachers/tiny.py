@@ -6,9 +6,9 @@ patch stem or by the cell stem (CellStem: each cell's ring and centre colours an
 assignment, as the scorers read a cell); a video transformer encodes them once; each question (word
 ids) is encoded by a text transformer and reads the video (or, with readout="summary", a summary of
 it: first and last frames, time mean and maximum, per-frame means) through cross-attention; a head
-on its first token gives the logit of "Yes". The shipped teacher is the mean-logit ensemble of two
-cell-stem nets from different seeds and readouts (train/teacher.py MEMBERS), which rank the
-reasoner's samples of one instance better together than apart.
+on its first token gives the logit of "Yes". A config of kind "probe" builds the other net, which
+measures the video instead (teachers/probe.py); the shipped teacher is the mean-logit ensemble of
+three probe nets (train/teacher.py MEMBERS), and TinyTeacher wraps either kind or an ensemble.
 """
 
 from __future__ import annotations

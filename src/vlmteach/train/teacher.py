@@ -13,9 +13,10 @@ Pixel noise on half of the videos keeps the gradients smooth. After the first st
 rounds (train/adversarial.py) add what the method's own loop makes against the current teacher,
 labelled by the scorers, so the cheapest way to raise P("Yes") becomes doing the task.
 
-The shipped teacher is the mean-logit ensemble of two such nets (MEMBERS, `train_ensemble`), from
-different seeds and readouts: their errors on the reasoner's own samples differ, and on development
-seeds their mean ranked those samples better than either net alone (docs/tiny-world.md).
+The probe nets (teachers/probe.py) add a third term, a ranking of whole videos of one instance by
+the methods' weighted loss against the scorer's total (`video_rank_loss`). The shipped teacher is
+the mean-logit ensemble of three probe nets from different seeds (MEMBERS, `train_ensemble`); the
+loop gained more with their mean than with any one of them on development seeds (docs/tiny-world.md).
 """
 
 from __future__ import annotations
