@@ -1,11 +1,37 @@
-"""How the tiny teacher nets read a grid cell: softly and differentiably, as the scorers read it
-hard (tasks/grid.py), so a teacher's gradient says which colour a cell should move towards."""
+"""What the tiny teacher nets (transformer and probe) share: how they take frames in, how they read
+a grid cell (softly and differentiably, as the scorers read it hard, tasks/grid.py, so a teacher's
+gradient says which colour a cell should move towards), and which video each question reads."""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
+from vlmteach.errors import VlmteachError
 from vlmteach.tasks.grid import CELL
+
+
+def frames_at(frames: torch.Tensor, size: int) -> tuple[torch.Tensor, int, int]:
+    """(K, 3, H, W) or (B, K, 3, H, W) in [0, 1] -> (B * K, 3, size, size) (area-resized when
+    needed), B and K."""
+    if frames.ndim == 4:
+        frames = frames[None]
+    b, k = frames.shape[:2]
+    x = frames.flatten(0, 1)
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="area")
+    return x, b, k
+
+
+def question_owners(videos: int, questions: int, owner, device: torch.device) -> torch.Tensor:
+    """The index of the video each question reads: `owner` as given, else the one video for every
+    question (one video) or video i for question i (as many videos as questions)."""
+    if owner is None:
+        if videos not in (1, questions):
+            raise VlmteachError(f"{videos} videos for {questions} questions: pass `owner`, "
+                                "the index of the video each question reads")
+        owner = torch.arange(questions) if videos > 1 else torch.zeros(questions, dtype=torch.long)
+    return torch.as_tensor(owner, dtype=torch.long, device=device)
 
 
 def cell_colours(x: torch.Tensor, palette: torch.Tensor, temp: float) -> tuple[torch.Tensor, ...]:

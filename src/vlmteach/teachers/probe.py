@@ -23,7 +23,7 @@ from vlmteach.errors import VlmteachError
 from vlmteach.nn import TextEncoder
 from vlmteach.tasks.grid import CELL
 from vlmteach.tasks.palette import RGB
-from vlmteach.teachers.cells import cell_colours
+from vlmteach.teachers.cells import cell_colours, frames_at, question_owners
 
 
 def _soft_step(x: torch.Tensor, at: float, sharp: float = 8.0) -> torch.Tensor:
@@ -102,12 +102,7 @@ class ProbeNet(nn.Module):
 
     def encode_video(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(K, 3, H, W) or (B, K, 3, H, W) in [0, 1] -> soft ring and centre colours (B, T, cells, P)."""
-        if frames.ndim == 4:
-            frames = frames[None]
-        b, t = frames.shape[:2]
-        x = frames.flatten(0, 1)
-        if x.shape[-2:] != (self.cfg.size, self.cfg.size):
-            x = F.interpolate(x, size=(self.cfg.size, self.cfg.size), mode="area")
+        x, b, t = frames_at(frames, self.cfg.size)
         ring, _, centre, _ = cell_colours(x, self.palette, self.cfg.palette_temp)
         return ring.unflatten(0, (b, t)), centre.unflatten(0, (b, t))
 
@@ -128,12 +123,7 @@ class ProbeNet(nn.Module):
         """Encoded videos (V, ...) and question ids (B, L) -> "Yes" logits (B,); question i reads video
         owner[i] (default: the one video when V is 1, else video i)."""
         ring, centre = video
-        if owner is None:
-            if ring.shape[0] not in (1, ids.shape[0]):
-                raise VlmteachError(f"{ring.shape[0]} videos for {ids.shape[0]} questions: pass `owner`, "
-                                    "the index of the video each question reads")
-            owner = torch.arange(ids.shape[0]) if ring.shape[0] > 1 else torch.zeros(ids.shape[0], dtype=torch.long)
-        owner = torch.as_tensor(owner, dtype=torch.long, device=ring.device)
+        owner = question_owners(ring.shape[0], ids.shape[0], owner, ring.device)
         q, _ = self.question(ids)
         h = q[:, 0]
         pick = torch.sigmoid(self.pick(h).view(len(h), 2, self.cfg.slots, -1))  # a set of colours per slot

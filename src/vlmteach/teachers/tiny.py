@@ -28,7 +28,7 @@ from vlmteach.paths import weights_dir
 from vlmteach.tasks.grid import CELL
 from vlmteach.tasks.palette import RGB
 from vlmteach.teachers.base import QuerySet, Teacher
-from vlmteach.teachers.cells import cell_colours
+from vlmteach.teachers.cells import cell_colours, frames_at, question_owners
 from vlmteach.teachers.rulebook import propose
 from vlmteach.video import sample_frames
 
@@ -148,12 +148,7 @@ class TinyTeacherNet(nn.Module):
 
     def encode_video(self, frames: torch.Tensor) -> torch.Tensor:
         """(K, 3, H, W) or (B, K, 3, H, W) in [0, 1] -> video tokens (B, K * n, D)."""
-        if frames.ndim == 4:
-            frames = frames[None]
-        b, k = frames.shape[:2]
-        x = frames.flatten(0, 1)
-        if x.shape[-2:] != (self.cfg.size, self.cfg.size):
-            x = F.interpolate(x, size=(self.cfg.size, self.cfg.size), mode="area")
+        x, b, k = frames_at(frames, self.cfg.size)
         if self.cfg.stem == "cells":
             x = self.stem(x.view(b, k, *x.shape[1:]))
         else:
@@ -187,13 +182,8 @@ class TinyTeacherNet(nn.Module):
     def logits(self, video: torch.Tensor, ids: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
         """Video tokens (V, N, D) and question ids (B, L) -> "Yes" logits (B,). Question i reads video
         owner[i] (default: the one video when V is 1, else video i); each video is projected once."""
-        if owner is None:
-            if video.shape[0] not in (1, ids.shape[0]):
-                raise VlmteachError(f"{video.shape[0]} videos for {ids.shape[0]} questions: pass `owner`, "
-                                    "the index of the video each question reads")
-            owner = torch.arange(ids.shape[0]) if video.shape[0] > 1 else torch.zeros(ids.shape[0], dtype=torch.long)
+        owner = question_owners(video.shape[0], ids.shape[0], owner, video.device)
         q, mask = self.question(ids)
-        owner = torch.as_tensor(owner, dtype=torch.long, device=video.device)
         for block in self.fusion:
             q = block(q, video, mask=mask, text_index=owner)
         return self.head(self.norm(q[:, 0]))[:, 0]
