@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         path = train_reasoner(ReasonerTrainConfig(out=args.out, seed=args.seed or 0, device=args.device, **extra))
     else:
         from vlmteach.reasoners import weights_dir
-        from vlmteach.train.teacher import MEMBERS, TeacherTrainConfig, train_ensemble, train_teacher
+        from vlmteach.train.teacher import MEMBERS, TeacherTrainConfig, member_fields, train_ensemble, train_teacher
 
         reasoner = args.reasoner or (args.out if (Path(args.out) / "tiny_reasoner.json").exists() else str(weights_dir()))
         if args.member is not None and args.member not in MEMBERS:
@@ -53,6 +53,6 @@ def run(args: argparse.Namespace) -> int:
         over = {**extra, **({"seed": args.seed} if args.seed is not None else {})}  # given: for every member
         members = {k: {**v, **over} for k, v in MEMBERS.items()}
         path = train_ensemble(cfg, members) if args.member is None else train_teacher(
-            replace(cfg, **{k: v for k, v in members[args.member].items() if k != "weight"}))
+            replace(cfg, **member_fields(members[args.member])[0]))
     print(f"wrote {path}")
     return 0

@@ -222,6 +222,11 @@ MEMBERS: dict[str, dict] = {
 }
 
 
+def member_fields(fields: dict) -> tuple[dict, float]:
+    """A MEMBERS entry split into its TeacherTrainConfig fields and its ensemble weight (default 1)."""
+    return {k: v for k, v in fields.items() if k != "weight"}, float(fields.get("weight", 1.0))
+
+
 def train_ensemble(cfg: TeacherTrainConfig, members: dict[str, dict] | None = None) -> Path:
     """Train each member in `cfg.out/<name>` (resumable; one reasoner pool, OUT/pool.safetensors,
     shared by all), then write their ensemble as tiny_teacher.* into cfg.out with a record of its
@@ -232,8 +237,8 @@ def train_ensemble(cfg: TeacherTrainConfig, members: dict[str, dict] | None = No
     out.mkdir(parents=True, exist_ok=True)
     nets, weights, records = [], [], {}
     for name, fields in members.items():
-        fields = dict(fields)
-        weights.append(float(fields.pop("weight", 1.0)))
+        fields, weight = member_fields(fields)
+        weights.append(weight)
         member = replace(cfg, out=str(out / name), pool_path=str(out / "pool.safetensors"), **fields)
         train_teacher(member)
         nets.append(TinyTeacher.load(member.out))
@@ -274,4 +279,4 @@ def load_adversarial(out: Path, rounds: int, cfg: TeacherTrainConfig, reasoner: 
     return items
 
 
-__all__ = ["MEMBERS", "TeacherTrainConfig", "build_vocab", "train_ensemble", "train_teacher"]
+__all__ = ["MEMBERS", "TeacherTrainConfig", "build_vocab", "member_fields", "train_ensemble", "train_teacher"]

@@ -143,9 +143,9 @@ class Batch:
     labels: torch.Tensor
     owner: list[int]
     key: torch.Tensor  # rows with the same key compare videos of one instance on one query
-    weight: torch.Tensor | None = None  # per row: the query's weight in the methods' loss (queries_for)
-    totals: torch.Tensor | None = None  # per video: the scorer's total
-    group: torch.Tensor | None = None  # per video: its group (instance) in the batch
+    weight: torch.Tensor  # per row: the query's weight in the methods' loss (queries_for)
+    totals: torch.Tensor  # per video: the scorer's total
+    group: torch.Tensor  # per video: its group (instance) in the batch
 
 
 def group_videos(rng: np.random.Generator, item: PoolItem, m: int, source_p: dict[str, float]) -> list[tuple[str, torch.Tensor]]:
