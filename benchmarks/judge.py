@@ -19,7 +19,7 @@ import torch
 from tqdm import tqdm
 
 from vlmteach import reasoners, teachers
-from vlmteach.bench.judge import JudgedInstance, JudgeSummary, judge_instance, summarize
+from vlmteach.bench.judge import WIDE, JudgedInstance, JudgeSummary, judge_instance, summarize
 from vlmteach.tasks import all_families
 from vlmteach.train.seeds import DEV_SEEDS
 
@@ -76,6 +76,8 @@ def main() -> None:
     print(f"\nwithin-instance Spearman {s.rho:.3f} ({s.rho_n} instances with differing samples); "
           f"selection efficiency at N={args.n}: {s.efficiency:.2f} "
           f"(vanilla {s.vanilla:.3f}, teacher pick {s.best_of_n:.3f}, oracle pick {s.pass_at_n:.3f})")
+    print(f"Spearman where the samples' scores span more than {WIDE} (secondary): {s.rho_wide:.3f} "
+          f"({s.rho_wide_n} instances)")
 
 
 if __name__ == "__main__":

@@ -68,3 +68,13 @@ def test_judge_instance_scores_samples_and_edits(tmp_path):
     gt = judged.videos[sources.index("ground_truth")]
     assert gt.total == pytest.approx(1.0) and len(gt.nll) == len(judged.queries) == len(judged.checks)
     assert JudgedInstance.from_json(judged.to_json()) == judged
+
+
+def test_rho_wide_leaves_out_instances_whose_samples_score_alike():
+    # samples 0.9 / 0.1 / 0.5 ranked exactly backwards (rho -1), and samples a thousandth apart ranked
+    # right (rho +1): rho averages both, rho_wide keeps only the first (span 0.8 > 0.1 >= 0.002)
+    wide = instance([video(0.9, [1.0, 1.0]), video(0.1, [0.1, 0.1]), video(0.5, [0.5, 0.5])])
+    narrow = instance([video(0.101, [0.1, 0.1]), video(0.100, [0.5, 0.5]), video(0.102, [0.0, 0.0])])
+    s = summarize([wide, narrow])
+    assert (s.rho, s.rho_n) == (pytest.approx(0.0), 2)
+    assert (s.rho_wide, s.rho_wide_n) == (pytest.approx(-1.0), 1)

@@ -5,6 +5,10 @@ at the same instance: the family and the scene predict most labels. Here every f
 videos of one instance only:
 - `rho`: Spearman correlation, over the reasoner's N samples of an instance, between the teacher's
   weighted loss (negated) and the true score; averaged over instances whose samples differ in score;
+- `rho_wide`: `rho` over the instances whose samples' scores span more than WIDE (0.1) only, a
+  secondary figure: where samples differ by a few thousandths (a reasoner that fails every sample
+  alike), their order is noise to any judge, yet it weighs as much in `rho` as an instance where
+  the choice decides the score;
 - `rho_all`: the same over the samples, the ground truth and its near misses (tasks/near_miss.py);
 - `goal_rho`: the goal query's NLL (negated) against the scorer's goal part, over the samples;
 - AUROC per query kind (goal, process): over every (satisfied, unsatisfied) pair of videos of the
@@ -30,6 +34,7 @@ from vlmteach.teachers import Teacher
 from vlmteach.video import Video, sample_frames
 
 SAMPLE = "sample"
+WIDE = 0.1  # rho_wide: instances whose samples' scores span more than this
 
 
 @dataclass
@@ -102,6 +107,12 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
+def score_span(inst: JudgedInstance) -> float:
+    """Best minus worst score over the instance's samples."""
+    totals = [v.total for v in inst.of((SAMPLE,))]
+    return max(totals) - min(totals) if totals else 0.0
+
+
 def instance_rho(inst: JudgedInstance, sources: tuple[str, ...] | None = (SAMPLE,), goal: bool = False) -> float:
     vids = inst.of(sources)
     if goal:
@@ -138,6 +149,8 @@ class JudgeSummary:
     instances: int
     rho: float  # mean within-instance Spearman over the samples (instances whose samples differ)
     rho_n: int  # instances that entered it
+    rho_wide: float  # the same over instances whose samples' scores span more than WIDE
+    rho_wide_n: int
     rho_all: float
     goal_rho: float
     auroc_goal: float
@@ -159,6 +172,7 @@ def _nanmean(values: list[float]) -> tuple[float, int]:
 
 def summarize(insts: list[JudgedInstance], n: int | None = None) -> JudgeSummary:
     rho, rho_n = _nanmean([instance_rho(i) for i in insts])
+    rho_wide, rho_wide_n = _nanmean([instance_rho(i) for i in insts if score_span(i) > WIDE])
     rho_all, _ = _nanmean([instance_rho(i, None) for i in insts])
     goal_rho, _ = _nanmean([instance_rho(i, goal=True) for i in insts])
     au = {}
@@ -167,4 +181,5 @@ def summarize(insts: list[JudgedInstance], n: int | None = None) -> JudgeSummary
         total = sum(t for _, t in counts)
         au[kind] = sum(r for r, _ in counts) / total if total else float("nan")
     sel = np.array([selection(i, n) for i in insts]) if insts else np.full((1, 3), np.nan)
-    return JudgeSummary(len(insts), rho, rho_n, rho_all, goal_rho, au["goal"], au["process"], *sel.mean(0).tolist())
+    return JudgeSummary(len(insts), rho, rho_n, rho_wide, rho_wide_n, rho_all, goal_rho, au["goal"], au["process"],
+                        *sel.mean(0).tolist())
