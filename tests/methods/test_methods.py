@@ -22,11 +22,11 @@ def test_teacher_tto_starts_from_a_fresh_lora_and_the_same_noise(models, one_thr
     reasoner, teacher = models
     p = problem()
     vanilla = make_method("vanilla").run(reasoner, teacher, p)
-    # no optimization step: the fresh LoRA is the identity and the noise is the problem's own
-    untouched = make_method("teacher_tto", {"tau": "1e6"}).run(reasoner, teacher, p)
+    # no search, no optimization step: the fresh LoRA is the identity and the noise is the problem's own
+    untouched = make_method("teacher_tto", {"tau": "1e6", "init_k": "1"}).run(reasoner, teacher, p)
     assert untouched.steps == 0 and untouched.trace["stop_reason"] == "tau"
     assert torch.equal(untouched.video.frames, vanilla.video.frames)
-    tuned = make_method("teacher_tto", {"lr": "3e-3", "fixed_steps": "3", "select": "last"})
+    tuned = make_method("teacher_tto", {"lr": "3e-3", "fixed_steps": "3", "select": "last", "init_k": "1"})
     a, b = tuned.run(reasoner, teacher, p), tuned.run(reasoner, teacher, p)
     assert a.steps == 3 and not torch.equal(a.video.frames, vanilla.video.frames)
     assert torch.equal(a.video.frames, b.video.frames)  # the second run did not inherit the first's LoRA
