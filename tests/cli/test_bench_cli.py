@@ -14,6 +14,9 @@ def test_solve_shows_queries_loss_and_stop_reason(tmp_path, capsys):
     assert record["steps"] <= 2 and record["trace"]["losses"]
     # select=judge keeps the iterate the teacher scores best, and says which
     assert f"kept iterate {record['trace']['chosen_iterate']} of {record['steps']}" in text
+    # the tiny default searches first: the kept candidate is the one with the lowest teacher loss
+    losses = record["trace"]["search_losses"]
+    assert f"searched {len(losses)} noises first: kept candidate {losses.index(min(losses))} " in text
     assert out.exists() and out.with_suffix(".loss.png").exists()
     assert main(args) == 2  # never overwrites without --force
     assert "--force" in capsys.readouterr().err

@@ -111,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
         print("teacher's queries:")
         for i, q in enumerate(trace["queries"]):
             print(f"  {'goal' if i == 0 else 'process':<9}{q}")
+    if trace.get("search_losses"):  # init_k > 1: the loop started from the teacher's favourite noise
+        losses, pick = trace["search_losses"], trace["search_seeds"].index(trace["noise_seed"])
+        print(f"searched {len(losses)} noises first: kept candidate {pick} (teacher loss {losses[pick]:.3f}; "
+              f"the others {min(x for i, x in enumerate(losses) if i != pick):.3f} and up; 0 is the seed's own)")
     if "stop_reason" in trace:
         print(f"stopped: {trace['stop_reason']} after {result.steps} steps "
               f"(loss {trace['losses'][0]:.3f} -> {trace['losses'][-1]:.3f}, tau {method.config.tau})")
