@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default: --out if it holds one, else the shipped reasoner)")
     p.add_argument("--member", default=None,
                    help="teacher only: train one member of the shipped ensemble alone (probe_a, probe_b or probe_c); "
-                        "default: both, then the ensemble")
+                        "default: all three, then the ensemble")
     p.set_defaults(run=run)
 
 
