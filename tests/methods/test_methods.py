@@ -35,6 +35,30 @@ def test_teacher_tto_starts_from_a_fresh_lora_and_the_same_noise(models, one_thr
     assert a.cost.reasoner_backwards == 3 and a.cost.teacher_forwards == 4 and a.cost.wall_s > 0
 
 
+def test_teacher_tto_returns_the_final_loras_sample_without_drawing_it_twice(models, one_thread):
+    from vlmteach.methods.common import full_sample
+    from vlmteach.methods.teacher_tto import optimize_lora, problem_queries
+    from vlmteach.optim import TeacherObjective
+    from vlmteach.optim.tto import resolve
+
+    reasoner, teacher = models
+    p = problem()
+    cfg = resolve(make_method("teacher_tto", {"lr": "3e-3", "fixed_steps": "2", "init_k": "1"}).config, reasoner)
+    drawn = {}  # a full sample drawn independently at every iterate, with the LoRA as it is then
+
+    def draw(step, loss, cond):
+        drawn[step] = full_sample(reasoner, cond, p.seed, cfg.sample_steps)
+
+    objective = TeacherObjective(teacher, problem_queries(teacher, p, "task", 0.5), cfg.frames)
+    _, video = optimize_lora(reasoner, p, cfg, objective, on_iterate=draw)
+    assert torch.equal(video.frames, drawn[2].frames) and not torch.equal(video.frames, drawn[0].frames)
+    # last-step gradients run the 4-step chain at each of the 3 judgements, and the last one is the
+    # output: 12 reasoner forwards, none for a separate final sample; first-step ones need it (3 + 4)
+    for grad, forwards in (("last-step", 12), ("first-step", 7)):
+        opts = {"lr": "3e-3", "fixed_steps": "2", "init_k": "1", "grad": grad}
+        assert make_method("teacher_tto", opts).run(reasoner, teacher, p).cost.reasoner_forwards == forwards
+
+
 def test_teacher_tto_trace_names_its_queries(models):
     reasoner, teacher = models
     result = make_method("teacher_tto", {"max_steps": "2", "lr": "1e-3", "tau": "0"}).run(reasoner, teacher, problem())

@@ -85,10 +85,21 @@ def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objecti
 
     try:
         trace = optimize_objective(reasoner, objective, cond, z1, cfg, hook)
-        video = finished_sample(reasoner, cond, seed, cfg) if final else None
+        video = None
+        if final and reuses_last_chain(resolve(cfg, reasoner)):
+            video = reasoner.decode(trace.prediction)  # the loop's last judgement ran this very chain
+        elif final:
+            video = finished_sample(reasoner, cond, seed, cfg)
     finally:
         reasoner.drop_lora()
     return trace, video
+
+
+def reuses_last_chain(cfg: TTOConfig) -> bool:
+    """Whether the loop's last clean prediction is already the finished sample: in the last-step and
+    full-chain modes it runs the whole few-step chain with the final LoRA, unscaled, so drawing the
+    sample again would repeat it (one full sample per problem saved)."""
+    return cfg.grad in ("last-step", "full-chain") and cfg.final_scale == 1.0
 
 
 def finished_sample(reasoner, cond, seed: int, cfg: TTOConfig) -> Video:

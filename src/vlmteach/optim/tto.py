@@ -69,6 +69,9 @@ class TTOTrace:
     per_query: list[list[float]] = field(default_factory=list)
     stop_reason: str = ""
     steps: int = 0
+    # The clean latent judged last, detached: the LoRA as the loop left it. In the last-step and
+    # full-chain modes it is the finished few-step sample itself (methods/teacher_tto.py reuses it).
+    prediction: torch.Tensor | None = field(default=None, repr=False)
 
 
 def resolve(cfg: TTOConfig, reasoner: Reasoner) -> TTOConfig:
@@ -113,8 +116,11 @@ def optimize_objective(reasoner: Reasoner, objective: Objective, cond: Any, z1: 
     budget = cfg.fixed_steps if cfg.fixed_steps is not None else cfg.max_steps
     trace = TTOTrace(queries=list(objective.names))
     while True:
-        video = reasoner.decode_light(clean_prediction(reasoner, z1, cond, cfg.grad, cfg.sample_steps))
-        loss, nll = objective(video)
+        # once the budget is spent no step follows, so the last judgement builds no graph
+        with torch.set_grad_enabled(trace.steps < budget and torch.is_grad_enabled()):
+            pred = clean_prediction(reasoner, z1, cond, cfg.grad, cfg.sample_steps)
+            loss, nll = objective(reasoner.decode_light(pred))
+        trace.prediction = pred.detach()
         value = float(loss.detach())
         trace.losses.append(value)
         trace.per_query.append([float(v) for v in nll.detach()])
