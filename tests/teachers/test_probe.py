@@ -10,7 +10,7 @@ from tests.teachers.test_contract import check_teacher
 from vlmteach.errors import VlmteachError
 from vlmteach.tasks.grid import CELL
 from vlmteach.tasks.palette import RGB
-from vlmteach.teachers.probe import SLOT_FEATURES, pair_features, slot_features
+from vlmteach.teachers.probe import SLOT_FEATURES, outside_changes, pair_features, slot_features
 from vlmteach.teachers.tiny import TinyTeacher, TinyTeacherConfig
 
 VOCAB = ["<pad>", "<unk>", "<cls>", "is", "the", "red", "blue", "ball", "there", "always", "at", "end", "right"]
@@ -72,6 +72,28 @@ def test_pair_measurements_say_what_landed_on_what():
     assert float(ends[1, 0]) == 0
     offsets_start = f[0, 2 * k * k: 4 * k * k].view(k, k, 2)
     assert float(offsets_start[0, 1, 1]) == near(-2 / 4)  # the ball starts two columns left of the target
+
+
+def test_outside_changes_count_flickers_outside_the_first_frames_objects_only():
+    """Two red bars in columns 1-2 (rows 4-7) on black; the box they span is columns 1-2, rows 4-7."""
+    net = probe_teacher(outside_changes=True).net
+    frames = torch.zeros(6, 3, 8 * CELL, 8 * CELL)
+    frames[:, :, 4 * CELL:, CELL:3 * CELL] = torch.from_numpy(RGB[3]).float()[:, None, None]
+
+    def measure(video: torch.Tensor) -> list[float]:  # the soft reading leaves about 0.02 per frame
+        return pytest.approx([float(v) for v in outside_changes(*net.encode_video(video), side=8)[0]], abs=0.04)
+
+    assert measure(frames) == [0, 0, 0, 0]
+    inside = frames.clone()
+    inside[2:, :, 4 * CELL:5 * CELL, CELL:2 * CELL] = 0  # a bar shortened, inside the box: not counted
+    assert measure(inside) == [0, 0, 0, 0]
+    flicker = frames.clone()
+    flicker[3, :, 0:CELL, 6 * CELL:7 * CELL] = 1  # one white cell, one frame, far from the bars
+    assert measure(flicker) == [1 / 5, 1, 1 / 5, 0]  # mean, peak, share of frames, at the end
+    above = frames.clone()
+    above[1:, :, 3 * CELL:4 * CELL, CELL:2 * CELL] = 1  # directly above a bar (outside its rows) to the end
+    assert measure(above) == [1, 1, 1, 1]
+    assert probe_teacher().net.feat_norm.normalized_shape[0] + 4 == net.feat_norm.normalized_shape[0]
 
 
 def test_a_probe_teacher_keeps_the_teacher_contract():

@@ -22,7 +22,7 @@ from torch import nn
 from vlmteach.errors import VlmteachError
 from vlmteach.nn import TextEncoder
 from vlmteach.tasks.grid import CELL
-from vlmteach.tasks.palette import RGB
+from vlmteach.tasks.palette import BLACK, RGB
 from vlmteach.teachers.cells import cell_colours, frames_at, question_owners
 
 
@@ -79,6 +79,24 @@ def pair_features(m: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.log1p(ends).flatten(1), torch.log1p(last).flatten(1), off0.flatten(1), off1.flatten(1)], -1)
 
 
+def outside_changes(ring: torch.Tensor, centre: torch.Tensor, side: int) -> torch.Tensor:
+    """Soft colours (B, T, C, P) -> (B, 4): cells changed from the first frame outside the box that the
+    first frame's non-black cells span (mean and maximum over frames, share of frames with one, and
+    at the end). "Does everything around the bars / outside the board stay unchanged?" asks about
+    exactly those cells, and a one-frame flicker there is what separates samples of one instance."""
+    b = ring.shape[0]
+    empty = ring[:, 0, :, BLACK] * centre[:, 0, :, BLACK]
+    occupied = (empty.detach() < 0.5).float().view(b, side, side)  # the given first frame: no gradient
+
+    def spanned(v: torch.Tensor) -> torch.Tensor:  # 1 between the first and the last occupied index
+        return torch.minimum(v.cummax(-1).values, v.flip(-1).cummax(-1).values.flip(-1))
+
+    outside = 1 - (spanned(occupied.amax(-1))[:, :, None] * spanned(occupied.amax(-2))[:, None, :]).flatten(1)
+    same = (ring[:, 1:] * ring[:, :1]).sum(-1) * (centre[:, 1:] * centre[:, :1]).sum(-1)  # (B, T-1, C)
+    out = ((1 - same) * outside[:, None]).sum(-1)  # (B, T-1)
+    return torch.stack([out.mean(-1), out.amax(-1), _soft_step(out, 0.5).mean(-1), out[:, -1]], dim=-1)
+
+
 class ProbeNet(nn.Module):
     """Frames + question -> "Yes" logit through soft rule measurements (module docstring)."""
 
@@ -95,7 +113,7 @@ class ProbeNet(nn.Module):
         self.register_buffer("coords", torch.stack([rows, cols], -1).flatten(0, 1).float(), persistent=False)
         self.question = TextEncoder(len(cfg.vocab), cfg.max_text, d, cfg.text_depth, cfg.heads)
         self.pick = nn.Linear(d, 2 * k * p)  # per slot: logits over ring colours and over centre colours
-        n_feat = k * len(SLOT_FEATURES) + 6 * k * k + 6
+        n_feat = k * len(SLOT_FEATURES) + 6 * k * k + 6 + (4 if cfg.outside_changes else 0)
         self.head = nn.Sequential(nn.Linear(n_feat + d, 2 * d), nn.GELU(), nn.Linear(2 * d, d), nn.GELU(),
                                   nn.Linear(d, 1))
         self.feat_norm = nn.LayerNorm(n_feat)
@@ -116,6 +134,9 @@ class ProbeNet(nn.Module):
         glob = torch.stack([changed.mean(-1), changed.amax(-1), _soft_step(changed, 0.5).mean(-1),
                             _soft_step(changed, 2.5, 4.0).mean(-1), _soft_step(changed, 4.5, 4.0).mean(-1),
                             end_changed], dim=-1)
+        if self.cfg.outside_changes:
+            side = self.cfg.size // CELL
+            glob = torch.cat([glob, outside_changes(ring, centre, side)], dim=-1)
         return torch.cat([per_slot, pair_features(m, self.coords), torch.log1p(glob)], -1)
 
     def logits(self, video: tuple[torch.Tensor, torch.Tensor], ids: torch.Tensor,

@@ -70,6 +70,8 @@ class TinyTeacherConfig:
     # the question); "slots" is how many objects a probe question picks.
     kind: str = "transformer"
     slots: int = 4
+    # "probe": also measure changes outside the box the first frame's objects span (probe.outside_changes)
+    outside_changes: bool = False
 
 
 def _frame_positions(k: int, dim: int) -> torch.Tensor:

@@ -96,6 +96,7 @@ class TeacherTrainConfig:
     ends_depth: int = 1
     kind: str = "transformer"  # or "probe" (teachers/probe.py)
     slots: int = 4  # "probe": objects a question picks
+    outside_changes: bool = False  # "probe": also measure changes outside the first frame's objects
     text_depth: int = 2
     # Adversarial rounds after `steps` (train/adversarial.py)
     adv_rounds: int = 0  # one round on the shipped recipe lowered development figures (docs/tiny-world.md)
@@ -115,7 +116,8 @@ def new_teacher(cfg: TeacherTrainConfig) -> TinyTeacher:
                                          motion_inputs=True, stem=cfg.stem, readout=cfg.readout,
                                          palette_temp=cfg.palette_temp, tile_embed=cfg.tile_embed,
                                          readout_max=cfg.readout_max, ends_depth=cfg.ends_depth,
-                                         kind=cfg.kind, slots=cfg.slots, text_depth=cfg.text_depth))
+                                         kind=cfg.kind, slots=cfg.slots, text_depth=cfg.text_depth,
+                                         outside_changes=cfg.outside_changes))
 
 
 def batch_loss(net, teacher: TinyTeacher, batch: Batch, cfg: TeacherTrainConfig,
