@@ -226,8 +226,9 @@ def test_the_shipped_teacher_is_the_mean_of_its_three_probe_members(teacher):
 
     names = ("tiny_teacher_0", "tiny_teacher_1", "tiny_teacher_2")
     members = [TinyTeacher.load(teachers.weights_dir(), name) for name in names]
-    # the members of train.teacher.MEMBERS: probe nets with 6, 6 and 8 object slots
+    # the members of train.teacher.MEMBERS: probe nets with 6, 6 and 8 object slots that measure outside changes
     assert [(m.cfg.kind, m.cfg.slots) for m in members] == [("probe", 6), ("probe", 6), ("probe", 8)]
+    assert all(m.cfg.outside_changes for m in members)
     inst = get_family("gravity").generate(1_000_000)
     queries = teacher.propose_queries(inst.first_frame, inst.prompt).texts
     with torch.no_grad():

@@ -7,7 +7,8 @@ exactly such details. This net perceives a video as measurements instead. Each c
 by a text transformer, picks `slots` objects by colour (a soft set of ring colours and of centre
 colours each); for every slot the net measures, over time, how many cells it covers, how many of its first
 cells it keeps, where it appears that it was not, how much and how far it moves, and where it ends
-relative to every other slot's start; plus how many cells change between frames. An MLP on these
+relative to every other slot's start; plus how many cells change between frames, and (the shipped
+members) how many change outside the box the first frame's objects span. An MLP on these
 measurements and the question gives the logit of "Yes". Everything is a smooth function of the
 pixels, so the gradient says which colours to move where. It sees no instance data: which objects
 matter and what counts as right is learned from the question text.
