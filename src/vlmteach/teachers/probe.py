@@ -80,6 +80,11 @@ def pair_features(m: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.log1p(ends).flatten(1), torch.log1p(last).flatten(1), off0.flatten(1), off1.flatten(1)], -1)
 
 
+def _same(ring_a: torch.Tensor, centre_a: torch.Tensor, ring_b: torch.Tensor, centre_b: torch.Tensor) -> torch.Tensor:
+    """The soft chance that cells read the same in a and b (ring and centre colours alike): (..., C, P) -> (..., C)."""
+    return (ring_a * ring_b).sum(-1) * (centre_a * centre_b).sum(-1)
+
+
 def outside_changes(ring: torch.Tensor, centre: torch.Tensor, side: int) -> torch.Tensor:
     """Soft colours (B, T, C, P) -> (B, 4): cells changed from the first frame outside the box that the
     first frame's non-black cells span (mean and maximum over frames, share of frames with one, and
@@ -93,8 +98,8 @@ def outside_changes(ring: torch.Tensor, centre: torch.Tensor, side: int) -> torc
         return torch.minimum(v.cummax(-1).values, v.flip(-1).cummax(-1).values.flip(-1))
 
     outside = 1 - (spanned(occupied.amax(-1))[:, :, None] * spanned(occupied.amax(-2))[:, None, :]).flatten(1)
-    same = (ring[:, 1:] * ring[:, :1]).sum(-1) * (centre[:, 1:] * centre[:, :1]).sum(-1)  # (B, T-1, C)
-    out = ((1 - same) * outside[:, None]).sum(-1)  # (B, T-1)
+    since_first = 1 - _same(ring[:, 1:], centre[:, 1:], ring[:, :1], centre[:, :1])  # (B, T-1, C)
+    out = (since_first * outside[:, None]).sum(-1)  # (B, T-1)
     return torch.stack([out.mean(-1), out.amax(-1), _soft_step(out, 0.5).mean(-1), out[:, -1]], dim=-1)
 
 
@@ -129,9 +134,8 @@ class ProbeNet(nn.Module):
         """Soft colours (B, T, C, P) and slot picks (B, 2, K, P) in [0, 1] -> measurements (B, n_feat)."""
         m = torch.einsum("btcp,bkp->bktc", ring, pick[:, 0]) * torch.einsum("btcp,bkp->bktc", centre, pick[:, 1])
         per_slot = slot_features(m, self.coords).flatten(1)
-        same = (ring[:, 1:] * ring[:, :-1]).sum(-1) * (centre[:, 1:] * centre[:, :-1]).sum(-1)  # (B, T-1, C)
-        changed = (1 - same).sum(-1)
-        end_changed = (1 - (ring[:, -1] * ring[:, 0]).sum(-1) * (centre[:, -1] * centre[:, 0]).sum(-1)).sum(-1)
+        changed = (1 - _same(ring[:, 1:], centre[:, 1:], ring[:, :-1], centre[:, :-1])).sum(-1)  # (B, T-1)
+        end_changed = (1 - _same(ring[:, -1], centre[:, -1], ring[:, 0], centre[:, 0])).sum(-1)
         glob = torch.stack([changed.mean(-1), changed.amax(-1), _soft_step(changed, 0.5).mean(-1),
                             _soft_step(changed, 2.5, 4.0).mean(-1), _soft_step(changed, 4.5, 4.0).mean(-1),
                             end_changed], dim=-1)
