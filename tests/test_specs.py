@@ -23,6 +23,9 @@ def test_values_follow_the_annotation():
     assert parse_value("none", "float | None") is None and parse_value("0.5", "float | None") == 0.5
     assert parse_value("yes", "bool") is True and parse_value("off", "bool") is False
     assert parse_value("auto", "int | str") == "auto" and parse_value("7", "int | str") == 7
+    # values typed in Python (make_method's options from code) read as their text would
+    assert parse_value(4, "int | None") == 4 and parse_value(1e-3, "float | None") == 1e-3
+    assert parse_value(True, "bool") is True and parse_value(None, "int | None") is None
     with pytest.raises(VlmteachError, match="cannot read 'maybe' as bool"):
         parse_value("maybe", "bool")
 

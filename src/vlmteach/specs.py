@@ -11,10 +11,11 @@ from vlmteach.errors import VlmteachError
 T = TypeVar("T")
 
 
-def parse_value(raw: str, annotation: str, key: str = "value") -> Any:
+def parse_value(raw: Any, annotation: str, key: str = "value") -> Any:
     """Convert `raw` to the first type of the annotation ("int | None", "float", "int | str", ...)
-    that accepts it; "none" gives None where the annotation allows it."""
-    text = raw.strip()
+    that accepts it; "none" gives None where the annotation allows it. A value that is not text
+    (`make_method("teacher_tto", {"max_steps": 4})` from Python) is read through its text form."""
+    text = str(raw).strip()
     kinds = [k.strip() for k in annotation.split("|")]
     if text.lower() in ("none", "null") and "None" in kinds:
         return None
