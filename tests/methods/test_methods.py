@@ -46,7 +46,7 @@ def test_teacher_tto_returns_the_final_loras_sample_without_drawing_it_twice(mod
     cfg = resolve(make_method("teacher_tto", {"lr": "3e-3", "fixed_steps": "2", "init_k": "1"}).config, reasoner)
     drawn = {}  # a full sample drawn independently at every iterate, with the LoRA as it is then
 
-    def draw(step, loss, cond):
+    def draw(step, loss, cond, prediction):
         drawn[step] = full_sample(reasoner, cond, p.seed, cfg.sample_steps)
 
     objective = TeacherObjective(teacher, problem_queries(teacher, p, "task", 0.5), cfg.frames)
@@ -56,6 +56,11 @@ def test_teacher_tto_returns_the_final_loras_sample_without_drawing_it_twice(mod
     # output: 12 reasoner forwards, none for a separate final sample; first-step ones need it (3 + 4)
     for grad, forwards in (("last-step", 12), ("first-step", 7)):
         opts = {"lr": "3e-3", "fixed_steps": "2", "init_k": "1", "grad": grad}
+        assert make_method("teacher_tto", opts).run(reasoner, teacher, p).cost.reasoner_forwards == forwards
+    # select=judge judges every iterate's finished sample: with last-step gradients that is the chain the
+    # loop just ran (12 forwards in all, not 12 + 3 x 4); with first-step ones it is drawn (3 + 3 x 4)
+    for grad, forwards in (("last-step", 12), ("first-step", 15)):
+        opts = {"lr": "3e-3", "fixed_steps": "2", "init_k": "1", "grad": grad, "select": "judge"}
         assert make_method("teacher_tto", opts).run(reasoner, teacher, p).cost.reasoner_forwards == forwards
 
 

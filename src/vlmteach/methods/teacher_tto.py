@@ -60,7 +60,7 @@ class TeacherTTOConfig(TTOConfig, MethodConfig):
             raise VlmteachError(f"init_k must be >= 1, got {self.init_k}")
 
 
-Hook = Callable[[int, float, Any], None]
+Hook = Callable[[int, float, Any, torch.Tensor], None]
 
 
 def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objective, progress=None,
@@ -68,8 +68,9 @@ def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objecti
                   final: bool = True) -> tuple[TTOTrace, Video | None]:
     """A fresh LoRA (its random init seeded by the problem), the loop on `objective` from the fixed
     noise of `seed` (default: the problem's), then the final few-step sample from the same noise; the
-    LoRA is dropped after. `on_iterate(step, loss, cond)` runs at every iterate with the LoRA as it is
-    (iterate 0 included); with `final=False` the caller has what it needs and no sample is drawn."""
+    LoRA is dropped after. `on_iterate(step, loss, cond, prediction)` runs at every iterate with the
+    LoRA as it is (iterate 0 included) and the clean latent the loop just judged; with `final=False`
+    the caller has what it needs and no sample is drawn."""
     seed = problem.seed if seed is None else seed
     cond = reasoner.condition(problem.first_frame, problem.prompt)
     z1 = reasoner.noise(seed)
@@ -77,14 +78,16 @@ def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objecti
         torch.manual_seed(problem.seed)
         reasoner.add_lora(cfg.rank, cfg.alpha)
 
+    trace = TTOTrace(queries=[])
+
     def hook(step: int, loss: float) -> None:
         if on_iterate is not None:
-            on_iterate(step, loss, cond)
+            on_iterate(step, loss, cond, trace.prediction)
         if progress is not None:
             progress(step, loss)
 
     try:
-        trace = optimize_objective(reasoner, objective, cond, z1, cfg, hook)
+        optimize_objective(reasoner, objective, cond, z1, cfg, hook, trace)
         video = None
         if final and reuses_last_chain(resolve(cfg, reasoner)):
             video = reasoner.decode(trace.prediction)  # the loop's last judgement ran this very chain
@@ -96,9 +99,9 @@ def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objecti
 
 
 def reuses_last_chain(cfg: TTOConfig) -> bool:
-    """Whether the loop's last clean prediction is already the finished sample: in the last-step and
-    full-chain modes it runs the whole few-step chain with the final LoRA, unscaled, so drawing the
-    sample again would repeat it (one full sample per problem saved)."""
+    """Whether the loop's clean prediction is already the finished sample: in the last-step and
+    full-chain modes it runs the whole few-step chain with the LoRA as it is, unscaled, so drawing the
+    sample again would repeat it (one full sample per problem saved; one per iterate with select=judge)."""
     return cfg.grad in ("last-step", "full-chain") and cfg.final_scale == 1.0
 
 
@@ -154,8 +157,13 @@ class TeacherTTO(Method):
                 info.update(search_losses=values, search_seeds=[candidate_seed(problem.seed, i) for i in range(cfg.init_k)])
             judged: list[tuple[float, int, Video]] = []
 
-            def judge_iterate(step: int, loss: float, cond) -> None:
-                video = searched if step == 0 and searched is not None else finished_sample(reasoner, cond, seed, cfg)
+            def judge_iterate(step: int, loss: float, cond, prediction: torch.Tensor) -> None:
+                if step == 0 and searched is not None:
+                    video = searched
+                elif reuses_last_chain(cfg):  # the loop just ran this iterate's finished chain
+                    video = reasoner.decode(prediction)
+                else:
+                    video = finished_sample(reasoner, cond, seed, cfg)
                 judged.append((teacher_loss_of(teacher, video, queries, cfg.frames)[0], step, video))
 
             objective = TeacherObjective(teacher, queries, cfg.frames, cfg.noise, problem.seed)

@@ -106,15 +106,19 @@ def optimize(reasoner: Reasoner, teacher: Teacher, cond: Any, z1: torch.Tensor, 
 
 
 def optimize_objective(reasoner: Reasoner, objective: Objective, cond: Any, z1: torch.Tensor, cfg: TTOConfig,
-                       on_step: Callable[[int, float], None] | None = None) -> TTOTrace:
-    """`optimize` with any objective on the light-decoded clean prediction (optim/objective.py)."""
+                       on_step: Callable[[int, float], None] | None = None,
+                       trace: TTOTrace | None = None) -> TTOTrace:
+    """`optimize` with any objective on the light-decoded clean prediction (optim/objective.py).
+    A `trace` passed in is filled as the loop goes, so `on_step` can read `trace.prediction`, the
+    clean latent it was just called for."""
     cfg = resolve(cfg, reasoner)
     params = reasoner.lora_parameters()
     if not params:
         raise VlmteachError("the reasoner has no LoRA; call reasoner.add_lora() before optimize()")
     opt = make_optimizer(params, cfg)
     budget = cfg.fixed_steps if cfg.fixed_steps is not None else cfg.max_steps
-    trace = TTOTrace(queries=list(objective.names))
+    trace = TTOTrace(queries=[]) if trace is None else trace
+    trace.queries = list(objective.names)
     while True:
         # once the budget is spent no step follows, so the last judgement builds no graph
         with torch.set_grad_enabled(trace.steps < budget and torch.is_grad_enabled()):
