@@ -44,8 +44,9 @@ class MethodResult:
 class MethodConfig:
     """Base of every method's options; `--set METHOD.KEY=VALUE` sets its fields."""
 
-    def update(self, key: str, raw: str) -> None:
-        """Set a field from its text form, converting to the field's declared type."""
+    def update(self, key: str, raw: Any) -> None:
+        """Set a field from its text form (or a Python value, read as its text), converting to the
+        field's declared type."""
         known = {f.name: f for f in fields(self)}
         if key not in known:
             raise VlmteachError(f"unknown option {key!r} for {type(self).__name__}; valid: {', '.join(sorted(known))}")
