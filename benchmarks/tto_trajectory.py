@@ -32,7 +32,7 @@ from tqdm import tqdm
 from vlmteach import reasoners, teachers
 from vlmteach.methods import Problem, make_method, split_label
 from vlmteach.methods.common import candidate_seed, full_sample, teacher_loss_of
-from vlmteach.methods.teacher_tto import finished_sample, optimize_lora, problem_queries, step_budget
+from vlmteach.methods.teacher_tto import finished_sample, iterate_sample, optimize_lora, problem_queries, step_budget
 from vlmteach.optim import TeacherObjective
 from vlmteach.optim.tto import resolve
 from vlmteach.tasks import all_families
@@ -57,7 +57,7 @@ def instance_record(reasoner, teacher, fam, inst, cfg, starts: int, bon: int, tr
         seed, iterates = candidate_seed(problem.seed, k), []
 
         def judge(step: int, loss: float, c, prediction, seed=seed, iterates=iterates) -> None:
-            video = finished_sample(reasoner, c, seed, cfg)
+            video = iterate_sample(reasoner, c, seed, cfg, prediction)
             iterates.append((teacher_loss_of(teacher, video, queries, cfg.frames)[0], fam.score(video, inst).total))
             if step == budget and not loops:  # the first loop's final LoRA, on noises the search did not draw
                 for i in range(cfg.init_k, cfg.init_k + transfer):

@@ -88,11 +88,7 @@ def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objecti
 
     try:
         optimize_objective(reasoner, objective, cond, z1, cfg, hook, trace)
-        video = None
-        if final and reuses_last_chain(resolve(cfg, reasoner)):
-            video = reasoner.decode(trace.prediction)  # the loop's last judgement ran this very chain
-        elif final:
-            video = finished_sample(reasoner, cond, seed, cfg)
+        video = iterate_sample(reasoner, cond, seed, resolve(cfg, reasoner), trace.prediction) if final else None
     finally:
         reasoner.drop_lora()
     return trace, video
@@ -103,6 +99,12 @@ def reuses_last_chain(cfg: TTOConfig) -> bool:
     full-chain modes it runs the whole few-step chain with the LoRA as it is, unscaled, so drawing the
     sample again would repeat it (one full sample per problem saved; one per iterate with select=judge)."""
     return cfg.grad in ("last-step", "full-chain") and cfg.final_scale == 1.0
+
+
+def iterate_sample(reasoner, cond, seed: int, cfg: TTOConfig, prediction: torch.Tensor) -> Video:
+    """The finished sample of the LoRA as it is at an iterate, given the clean latent the loop just
+    judged there: that latent decoded where it is that sample (`reuses_last_chain`), else drawn."""
+    return reasoner.decode(prediction) if reuses_last_chain(cfg) else finished_sample(reasoner, cond, seed, cfg)
 
 
 def finished_sample(reasoner, cond, seed: int, cfg: TTOConfig) -> Video:
@@ -158,12 +160,7 @@ class TeacherTTO(Method):
             judged: list[tuple[float, int, Video]] = []
 
             def judge_iterate(step: int, loss: float, cond, prediction: torch.Tensor) -> None:
-                if step == 0 and searched is not None:
-                    video = searched
-                elif reuses_last_chain(cfg):  # the loop just ran this iterate's finished chain
-                    video = reasoner.decode(prediction)
-                else:
-                    video = finished_sample(reasoner, cond, seed, cfg)
+                video = searched if step == 0 and searched is not None else iterate_sample(reasoner, cond, seed, cfg, prediction)
                 judged.append((teacher_loss_of(teacher, video, queries, cfg.frames)[0], step, video))
 
             objective = TeacherObjective(teacher, queries, cfg.frames, cfg.noise, problem.seed)

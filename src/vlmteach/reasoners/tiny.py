@@ -190,8 +190,8 @@ class TinyReasoner(PeftLoraMixin, Reasoner):
     # Chosen on development seeds (900,000-900,003 and 900,100-900,103; never evaluation seeds) with
     # the shipped teacher (docs/methods.md): gradients through the last sampler step, lr 1e-3 (the
     # paper's 5e-5 barely moves a 1.5M-parameter model's LoRA), the last iterate (the paper's choice;
-    # select=judge scored the same at 1.6x the time), and search first: the noise of the teacher's
-    # favourite of 4 finished samples, then at most 8 steps from it. That gained +0.150 and +0.123 on
+    # select=judge scored the same: the loop's iterates rise steadily), and search first: the noise of
+    # the teacher's favourite of 4 finished samples, then at most 8 steps from it. That gained +0.150 and +0.123 on
     # the two slices, against +0.139 and +0.119 when searching among 8 (the default before) in 1.25 s
     # per instance instead of 1.55 s (16 steps without a search gained +0.113 and +0.070 with the
     # previous teacher).
