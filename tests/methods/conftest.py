@@ -61,7 +61,7 @@ class StubReasoner(Reasoner):
         return z.clamp(0, 1)
 
     def add_lora(self, rank=16, alpha=None, targets=None):
-        self.log.append(("add_lora", rank, alpha))
+        self.log.append(("add_lora", rank, alpha, targets))
         self.delta = torch.nn.Parameter(torch.zeros(T, 3, H, W))
 
     def lora_parameters(self):

@@ -332,15 +332,16 @@ def test_teacher_tto_optimizes_a_fresh_lora_then_samples_from_the_same_noise(stu
     x0 = expected_frames(11)
     assert torch.allclose(result.video.frames, sgd_steps(x0, 20.0, 2).clamp(0, 1), atol=1e-6)
     assert [c[0] for c in r.log if c[0] in ("add_lora", "drop_lora")] == ["add_lora", "drop_lora"]
-    assert calls(r, "add_lora") == [(16, None)] and r.lora_parameters() == []
+    assert calls(r, "add_lora") == [(16, None, None)] and r.lora_parameters() == []
     assert calls(r, "noise") == [11, 11]  # the loop's noise, and the same again for the final sample
     assert calls(r, "sample") == [3]  # the final sample, at the reasoner's default steps
     assert result.steps == 2 and seen == [0, 1, 2]
     r2, t2 = StubReasoner(), StubTeacher()
     values = []
-    again = make_method("teacher_tto", {**TTO, "rank": "4", "alpha": "2", "sample_steps": "2"}).run(
+    again = make_method("teacher_tto", {**TTO, "rank": "4", "alpha": "2", "sample_steps": "2", "targets": "all"}).run(
         r2, t2, problem(11), progress=lambda i, v: values.append(v))
-    assert calls(r2, "add_lora") == [(4, 2.0)] and calls(r2, "sample") == [2]
+    assert calls(r2, "add_lora") == [(4, 2.0, "all")] and calls(r2, "sample") == [2]
+    assert again.trace["targets"] == "all" and result.trace["targets"] == "default"
     assert values == again.trace["losses"]
     tr = result.trace
     assert tr["losses"][0] == pytest.approx(stub_loss(x0), rel=1e-5) and tr["stop_reason"] == "fixed_steps"

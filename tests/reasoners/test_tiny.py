@@ -77,6 +77,25 @@ def test_gradients_from_decoded_frames_reach_only_the_lora(model, inst):
     assert model.lora_parameters() == []
 
 
+def test_lora_sets_adapt_the_blocks_they_name(model, inst):
+    """"late" (the default) adapts the second half of the 4 denoiser blocks, "all" every block: 10
+    linears per block (self- and cross-attention q, k, v, out; two MLP layers), A and B each."""
+    cond = model.condition(inst.first_frame, inst.prompt)
+    for name, blocks in ((None, {2, 3}), ("late", {2, 3}), ("all", {0, 1, 2, 3})):
+        model.add_lora(rank=4, targets=name)
+        try:
+            names = [n for n, _ in model.net.denoiser.named_parameters() if ".lora_" in n]
+            assert {int(n.split("blocks.")[1].split(".")[0]) for n in names} == blocks
+            assert len(model.lora_parameters()) == 20 * len(blocks)
+            model.decode_light(model.one_step(model.noise(0), cond)).mean().backward()
+            assert all(p.grad is not None for p in model.lora_parameters())
+        finally:
+            model.drop_lora()
+    with pytest.raises(VlmteachError, match="'early' are unknown; valid: late, all"):
+        model.add_lora(rank=4, targets="early")
+    assert model.lora_parameters() == []
+
+
 def test_batched_calls_match_single_ones(model, inst):
     other = get_family("gravity").generate(1_000_001)
     cond = model.condition(torch.stack([inst.first_frame, other.first_frame]), [inst.prompt, other.prompt])

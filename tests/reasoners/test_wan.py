@@ -244,3 +244,19 @@ def test_clip_image_tokens_see_a_centre_crop():
         torch.testing.assert_close(model.encode_image(wide), model.encode_image(edited))
         edited[:, :, 40:56] = 0
         assert not torch.allclose(model.encode_image(wide), model.encode_image(edited))
+
+
+def test_lora_targets_by_name_or_suffixes(model):
+    """A method's `targets` option reaches add_lora as text: a named set or suffixes joined by '+';
+    the sets are the self- and cross-attention projections, with the MLP for attn+ffn."""
+    attn = [f"{a}.{p}" for a in ("attn1", "attn2") for p in ("to_q", "to_k", "to_v", "to_out.0")]
+    assert model.lora_targets(None) == attn == model.lora_targets("attn")
+    assert model.lora_targets("attn+ffn") == [*attn, "ffn.net.0.proj", "ffn.net.2"]
+    assert model.lora_targets("attn1.to_q+ffn.net.2") == ["attn1.to_q", "ffn.net.2"]
+    assert model.lora_targets(["attn2.to_v"]) == ["attn2.to_v"]
+    model.add_lora(rank=4, targets="attn1.to_q")
+    try:
+        adapted = {n.split(".lora_")[0] for n, _ in model.net.named_parameters() if ".lora_" in n}
+        assert adapted and all(n.endswith("attn1.to_q") for n in adapted)
+    finally:
+        model.drop_lora()

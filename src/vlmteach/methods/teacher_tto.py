@@ -76,7 +76,7 @@ def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objecti
     z1 = reasoner.noise(seed)
     with torch.random.fork_rng(devices=[]):  # the LoRA's random A depends on the problem only
         torch.manual_seed(problem.seed)
-        reasoner.add_lora(cfg.rank, cfg.alpha)
+        reasoner.add_lora(cfg.rank, cfg.alpha, cfg.targets)
 
     trace = TTOTrace(queries=[])
 
@@ -175,5 +175,6 @@ class TeacherTTO(Method):
                 "query_source": queries.source, "lam": queries.lam, "losses": trace.losses,
                 "per_query": trace.per_query, "stop_reason": trace.stop_reason, "noise_seed": seed,
                 "lr": cfg.lr, "max_steps": cfg.max_steps, "grad": cfg.grad, "select": cfg.select,
+                "targets": cfg.targets or "default",
                 "final_scale": cfg.final_scale, **info}
         return MethodResult(video, meter.cost, trace.steps, info)

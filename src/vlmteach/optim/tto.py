@@ -29,6 +29,9 @@ class TTOConfig:
 
     rank: int = 16
     alpha: float | None = None  # LoRA scale alpha/rank; None = rank (scale 1)
+    # Which layers get the LoRA: a set the reasoner names (tiny: late | all; wan: attn | attn+ffn, or
+    # module suffixes joined by '+'); None: the reasoner's default (tiny: late; wan: its targets option).
+    targets: str | None = None
     lr: float | None = None  # None: the reasoner's recommended_tto (the paper's 5e-5 for real models)
     optimizer: str = "adam"
     frames: int = 24  # K, capped by the video length

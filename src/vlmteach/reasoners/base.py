@@ -72,8 +72,9 @@ class Reasoner(ABC):
         """Cheap differentiable surrogate decoder: latent -> frames (T, 3, H, W) in [0, 1]."""
 
     @abstractmethod
-    def add_lora(self, rank: int = 16, alpha: float | None = None, targets: list[str] | None = None) -> None:
-        """Freeze the model and add a fresh LoRA adapter."""
+    def add_lora(self, rank: int = 16, alpha: float | None = None, targets: list[str] | str | None = None) -> None:
+        """Freeze the model and add a fresh LoRA adapter on `targets`: a set the reasoner names, or
+        module-name suffixes (None: the reasoner's default)."""
 
     @abstractmethod
     def lora_parameters(self) -> list[torch.nn.Parameter]:

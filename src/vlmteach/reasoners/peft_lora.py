@@ -19,7 +19,7 @@ class PeftLoraMixin:
         """The peft target_modules for a requested `targets` (None: the reasoner's default)."""
         raise NotImplementedError
 
-    def add_lora(self, rank: int = 16, alpha: float | None = None, targets: list[str] | None = None) -> None:
+    def add_lora(self, rank: int = 16, alpha: float | None = None, targets: list[str] | str | None = None) -> None:
         module = self.lora_module()
         lora_lib.add_lora(module, self.lora_targets(targets), rank, alpha)
         device = next(module.parameters()).device

@@ -485,8 +485,9 @@ class WanReasoner(PeftLoraMixin, Reasoner):
         return self.net.transformer
 
     def lora_targets(self, targets: list[str] | str | None) -> list[str] | str:
-        if targets:
+        """A list of module suffixes as is; a name (TARGETS) or suffixes joined by '+' (None: the
+        reasoner's `targets` option) -> the list."""
+        if isinstance(targets, list):
             return targets
-        if self.opt.targets in TARGETS:
-            return TARGETS[self.opt.targets]
-        return self.opt.targets.split("+")
+        name = targets or self.opt.targets
+        return TARGETS[name] if name in TARGETS else name.split("+")
