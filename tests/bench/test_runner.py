@@ -85,6 +85,17 @@ def test_n_auto_without_teacher_tto_is_refused_before_any_job(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_unknown_lora_targets_are_refused_before_any_job(tmp_path):
+    with pytest.raises(VlmteachError, match="'early' are unknown; valid: late, all"):
+        config(tmp_path / "run", methods="vanilla,teacher_tto[targets=early]", families=["maze"])
+    with pytest.raises(VlmteachError, match="'early' are unknown"):
+        config(tmp_path / "run", methods="oracle_tto", sets={"oracle_tto": {"targets": "early"}})
+    assert not (tmp_path / "run").exists()
+    config(tmp_path / "run", methods="teacher_tto[targets=all]", families=["maze"])
+    # Wan takes any module suffixes: nothing to refuse before its model is loaded
+    config(tmp_path / "run", methods="teacher_tto[targets=attn1.to_q]", reasoner="wan_tiny", families=["maze"])
+
+
 def test_cost_matched_best_of_n_gets_teacher_tto_budget(tmp_path):
     rundir = run_bench(config(tmp_path / "run", methods="best_of_n[n=auto],teacher_tto", families=["maze"],
                               sets={"teacher_tto": {"fixed_steps": "3", "lr": "1e-3"}}))

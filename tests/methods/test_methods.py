@@ -209,6 +209,14 @@ def test_teacher_tto_init_k_starts_from_the_best_of_k_noises(models):
         make_method("teacher_tto", {"select": "best"})
 
 
+def test_teacher_tto_refuses_unknown_lora_targets_before_any_sample(models):
+    reasoner, teacher = models
+    before = reasoner.cost.forwards
+    with pytest.raises(VlmteachError, match="'early' are unknown; valid: late, all"):
+        make_method("teacher_tto", {"targets": "early", "init_k": "4"}).run(reasoner, teacher, problem())
+    assert reasoner.cost.forwards == before and reasoner.lora_parameters() == []
+
+
 def test_teacher_tto_final_scale_scales_the_lora_update_of_the_finished_sample(models):
     from vlmteach.methods.common import lora_scaled
 

@@ -20,6 +20,7 @@ from vlmteach.bench.store import ResultStore, job_key
 from vlmteach.bench.suites import Item, make_suite
 from vlmteach.errors import VlmteachError
 from vlmteach.methods.registry import budget_label, build_method, method_class, method_names, needs_budget, split_label
+from vlmteach.reasoners import check_lora_targets
 from vlmteach.tasks.vbvr import check_export
 
 CONFIG = "config.json"
@@ -60,7 +61,8 @@ class BenchConfig:
         if isinstance(self.methods, str):
             self.methods = parse_method_list(self.methods)
         for label in self.methods:  # validate every label and option before anything runs
-            build_method(label, self.sets)
+            targets = getattr(build_method(label, self.sets).config, "targets", None)
+            check_lora_targets(split_spec(self.reasoner)[0], targets)
         names = sorted({split_label(label)[0] for label in self.methods})
         stray = sorted(set(self.sets) - set(names))
         if stray:

@@ -151,6 +151,7 @@ class TeacherTTO(Method):
 
     def run(self, reasoner, teacher, problem: Problem, progress=None) -> MethodResult:
         cfg = resolve(self.config, reasoner)
+        reasoner.lora_targets(cfg.targets)  # a bad name fails here, not after the search
         info: dict[str, Any] = {}
         with CostMeter(reasoner, teacher) as meter:
             queries = problem_queries(teacher, problem, cfg.queries, cfg.lam)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmteach.reasoners.registry import BACKENDS, TINY_CHECKS
+from vlmteach.reasoners.registry import BACKENDS, LORA_TARGET_CHECKS, TINY_CHECKS
 from vlmteach.paths import weights_dir
 from vlmteach.registry import lazy_attributes
 
@@ -35,4 +35,12 @@ def load(name: str = "tiny", path: str | Path | None = None) -> Reasoner:
     return BACKENDS.get(name)(path)
 
 
-__all__ = ["BACKENDS", "TINY_CHECKS", "Reasoner", "ReasonerCost", "load", "names", "register", "weights_dir"]
+def check_lora_targets(name: str, targets: str | None) -> None:
+    """Refuse a LoRA `targets` name that backend `name` does not know, without loading its model
+    (backends that take any module suffixes accept everything)."""
+    if targets is not None and name in LORA_TARGET_CHECKS:
+        LORA_TARGET_CHECKS.get(name)(targets)
+
+
+__all__ = ["BACKENDS", "TINY_CHECKS", "Reasoner", "ReasonerCost", "check_lora_targets", "load", "names",
+           "register", "weights_dir"]

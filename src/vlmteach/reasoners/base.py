@@ -71,6 +71,11 @@ class Reasoner(ABC):
     def decode_light(self, z: torch.Tensor) -> torch.Tensor:
         """Cheap differentiable surrogate decoder: latent -> frames (T, 3, H, W) in [0, 1]."""
 
+    def lora_targets(self, targets: list[str] | str | None) -> list[str] | str | None:
+        """What a requested `targets` means for this reasoner, or a VlmteachError naming the valid
+        ones; methods call it before any compute, so a bad name fails fast (default: taken as is)."""
+        return targets
+
     @abstractmethod
     def add_lora(self, rank: int = 16, alpha: float | None = None, targets: list[str] | str | None = None) -> None:
         """Freeze the model and add a fresh LoRA adapter on `targets`: a set the reasoner names, or

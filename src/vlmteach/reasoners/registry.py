@@ -16,3 +16,8 @@ BACKENDS = Registry("reasoner", {
 TINY_CHECKS = Registry("reasoner backend with tiny checks", {
     "wan": "vlmteach.reasoners.wan_tiny:TINY_CHECKS",
 })
+# Backends whose LoRA `targets` are a closed set of names: NAME -> a `check_lora_targets(targets)` that
+# raises a VlmteachError naming the valid ones, so `vlmteach bench` refuses a bad name before any job.
+LORA_TARGET_CHECKS = Registry("reasoner backend with LoRA target names", {
+    "tiny": "vlmteach.reasoners.tiny:check_lora_targets",
+})

@@ -47,6 +47,11 @@ LORA_SETS = ("late", "all")
 DEFAULT_LORA_SET = "late"
 
 
+def check_lora_targets(name: str) -> None:
+    if name not in LORA_SETS:
+        raise VlmteachError(f"tiny reasoner LoRA targets {name!r} are unknown; valid: {', '.join(LORA_SETS)}")
+
+
 def lora_pattern(blocks: range) -> str:
     """The peft target regex for the attention and MLP linears of the given denoiser blocks."""
     ids = "|".join(str(i) for i in blocks)
@@ -305,8 +310,7 @@ class TinyReasoner(PeftLoraMixin, Reasoner):
         if isinstance(targets, list):
             return targets
         name = targets or DEFAULT_LORA_SET
-        if name not in LORA_SETS:
-            raise VlmteachError(f"tiny reasoner LoRA targets {name!r} are unknown; valid: {', '.join(LORA_SETS)}")
+        check_lora_targets(name)
         depth = self.cfg.depth
         return lora_pattern(range(depth // 2 if name == "late" else 0, depth))
 
