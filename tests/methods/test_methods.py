@@ -209,6 +209,26 @@ def test_teacher_tto_init_k_starts_from_the_best_of_k_noises(models):
         make_method("teacher_tto", {"select": "best"})
 
 
+def test_teacher_tto_stall_switch_ends_with_best_of_n_or_better(models):
+    """A switch forced at step 2 (stall_drop 100) judges 3 more noises: the pool is best_of_n's 5
+    candidates plus the loop's sample, so the teacher's pick is best_of_n's or the loop's if better."""
+    from vlmteach.methods.common import teacher_loss_of
+
+    reasoner, teacher = models
+    p = problem(seed=1_000_022)
+    opts = {"init_k": "2", "stall_samples": "3", "stall_drop": "100", "tau": "0"}
+    result = make_method("teacher_tto", opts).run(reasoner, teacher, p)
+    trace = result.trace
+    assert trace["stalled"] and result.steps == 2 and trace["stop_reason"] == "stalled"
+    pick = make_method("best_of_n", {"n": "5"}).run(reasoner, teacher, p)
+    assert trace["search_losses"] + trace["stall_losses"] == pytest.approx([-v for v in pick.trace["values"]], rel=1e-6)
+    queries = teacher.propose_queries(p.first_frame, p.prompt)
+    mine = teacher_loss_of(teacher, result.video, queries)[0]
+    assert mine <= min(trace["search_losses"] + trace["stall_losses"]) + 1e-6
+    if trace["stall_pick"] != "loop":
+        assert torch.equal(result.video.frames, pick.video.frames)
+
+
 def test_teacher_tto_refuses_unknown_lora_targets_before_any_sample(models):
     reasoner, teacher = models
     before = reasoner.cost.forwards

@@ -385,6 +385,54 @@ def test_teacher_tto_init_k_searches_noises_first(stubs):
     assert torch.allclose(result.video.frames, expected_frames(seeds[best]), atol=1e-6)
 
 
+# A loop whose loss hardly moves (lr 1e-9): it stalls at its first judgement after one step.
+STALL = {"optimizer": "sgd", "lr": "1e-9", "max_steps": "3", "tau": "0", "select": "last", "init_k": "2",
+         "stall_samples": "3", "stall_steps": "1", "stall_drop": "0.001"}
+
+
+@pytest.mark.parametrize("select", ["last", "judge"])
+def test_teacher_tto_switches_to_search_when_the_loop_stalls(stubs, select):
+    """After stall_steps steps with the loss down by less than stall_drop, the loop stops; the next
+    stall_samples noises (best_of_n's seeds after the search's) are judged, and the output is the
+    teacher's pick of every finished sample. For seed 11 the best of 5 is candidate 3, a new one."""
+    r, t = stubs
+    result = make_method("teacher_tto", {**STALL, "select": select}).run(r, t, problem(11))
+    seeds = [candidate_seed(11, i) for i in range(5)]
+    losses = [stub_loss(expected_frames(s)) for s in seeds]
+    assert int(np.argmin(losses)) == 3 and int(np.argmin(losses[:2])) == 0
+    assert result.trace["stop_reason"] == "stalled" and result.steps == 1 and result.trace["stalled"]
+    assert result.trace["stall_seeds"] == seeds[2:]
+    assert result.trace["stall_losses"] == pytest.approx(losses[2:], rel=1e-5)
+    assert result.trace["output_seed"] == seeds[3] and result.trace["stall_pick"] == "new"
+    assert torch.allclose(result.video.frames, expected_frames(seeds[3]), atol=1e-6)
+
+
+def test_teacher_tto_switch_keeps_the_search_pick_when_no_new_sample_beats_it(stubs):
+    """Seed 5: candidate 0 beats candidate 1 (the search) and candidate 2 (the one new sample), so
+    the output stays the search's pick, or the loop's barely moved sample from the same noise."""
+    r, t = stubs
+    result = make_method("teacher_tto", {**STALL, "stall_samples": "1"}).run(r, t, problem(5))
+    seeds = [candidate_seed(5, i) for i in range(3)]
+    losses = [stub_loss(expected_frames(s)) for s in seeds]
+    assert int(np.argmin(losses)) == 0 and result.trace["stall_seeds"] == seeds[2:]
+    assert result.trace["stall_pick"] in ("search", "loop") and result.trace["output_seed"] == seeds[0]
+    assert torch.allclose(result.video.frames, expected_frames(seeds[0]), atol=1e-6)
+
+
+def test_teacher_tto_does_not_switch_while_the_loss_falls_or_when_told_not_to(stubs):
+    r, t = stubs
+    falling = make_method("teacher_tto", {**STALL, "lr": "20"}).run(r, t, problem(11))
+    assert falling.trace["stop_reason"] == "max_steps" and falling.steps == 3 and "stalled" not in falling.trace
+    assert falling.trace["losses"][0] - falling.trace["losses"][1] > 0.001
+    for off in ({"stall_samples": "0"}, {"fixed_steps": "2"}):
+        result = make_method("teacher_tto", {**STALL, **off}).run(r, t, problem(11))
+        assert "stalled" not in result.trace and result.steps == int(off.get("fixed_steps", 3))
+    # the stub reasoner recommends nothing, so the paper's loop (never switch) is the default
+    default = make_method("teacher_tto", {k: v for k, v in STALL.items() if k != "stall_samples"})
+    result = default.run(r, t, problem(11))
+    assert result.trace["stall_samples"] == 0 and result.steps == 3
+
+
 def test_teacher_tto_final_scale_scales_the_update_of_the_finished_sample(stubs):
     r, t = stubs
     result = make_method("teacher_tto", {**TTO, "final_scale": "0.25"}).run(r, t, problem(11))
@@ -516,7 +564,10 @@ def test_option_errors_name_the_option_and_the_valid_ones():
         assert str(err.value) == message
     for options, message in (({"queries": "mine"}, "teacher_tto.queries: unknown queries 'mine'; valid: task, generic"),
                              ({"select": "best"}, "teacher_tto.select: unknown select 'best'; valid: last, judge"),
-                             ({"init_k": "0"}, "teacher_tto.init_k: init_k must be >= 1, got 0")):
+                             ({"init_k": "0"}, "teacher_tto.init_k: init_k must be >= 1, got 0"),
+                             ({"stall_samples": "-1"}, "teacher_tto.stall_samples: stall_samples must be >= 0 "
+                              "(0: never switch to search), got -1"),
+                             ({"stall_steps": "0"}, "teacher_tto.stall_steps: stall_steps must be >= 1, got 0")):
         with pytest.raises(VlmteachError) as err:
             make_method("teacher_tto", options)
         assert str(err.value) == message

@@ -131,7 +131,8 @@ def test_unset_options_take_the_reasoner_recommendation_then_the_paper():
     r = StubReasoner()  # recommends lr 0.5 and max_steps 4
     cfg = resolve(TTOConfig(), r)
     assert (cfg.lr, cfg.max_steps, cfg.grad) == (0.5, 4, "first-step")
-    assert PAPER_DEFAULTS == {"lr": 5e-5, "max_steps": 40, "grad": "first-step", "select": "last", "init_k": 1}
+    assert PAPER_DEFAULTS == {"lr": 5e-5, "max_steps": 40, "grad": "first-step", "select": "last", "init_k": 1,
+                              "stall_samples": 0}
     given = resolve(TTOConfig(lr=0.1, max_steps=7, grad="full-chain"), r)
     assert (given.lr, given.max_steps, given.grad) == (0.1, 7, "full-chain")
 

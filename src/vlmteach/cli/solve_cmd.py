@@ -118,6 +118,11 @@ def run(args: argparse.Namespace) -> int:
     if "stop_reason" in trace:
         print(f"stopped: {trace['stop_reason']} after {result.steps} steps "
               f"(loss {trace['losses'][0]:.3f} -> {trace['losses'][-1]:.3f}, tau {method.config.tau})")
+        if trace.get("stalled"):
+            kept = {"search": "the search's pick", "loop": "the loop's sample", "new": "a new sample"}[trace["stall_pick"]]
+            print(f"the loop stalled (loss down by less than {method.config.stall_drop} in {method.config.stall_steps} "
+                  f"steps): judged {len(trace['stall_losses'])} more noises and kept {kept}, the teacher's best "
+                  f"(noise seed {trace['output_seed']})")
         if "chosen_iterate" in trace:
             print(f"kept iterate {trace['chosen_iterate']} of {len(trace['iterate_losses']) - 1}: the finished sample "
                   f"the teacher scores best (select=judge; 0 is the untouched LoRA)")

@@ -47,6 +47,12 @@ class TeacherTTOConfig(TTOConfig, MethodConfig):
     # None below: the reasoner's recommendation (Reasoner.recommended_tto), else the paper's (1, "last")
     init_k: int | None = None  # > 1: start from the best of k noises by the teacher (candidate 0: the problem's)
     select: str | None = None  # last: the final iterate (the paper); judge: the iterate the teacher scores best
+    # > 0: when the loop stalls (its loss fell by less than stall_drop in its first stall_steps steps),
+    # stop it and judge this many more noises; the output is the teacher's pick of every finished sample
+    # (the search's, the loop's last, these). None: the reasoner's recommendation; 0: never switch (the paper).
+    stall_samples: int | None = None
+    stall_steps: int = 2
+    stall_drop: float = 0.1  # in the teacher's weighted loss (mean "Yes" NLL)
 
     def __post_init__(self) -> None:
         TTOConfig.__post_init__(self)
@@ -58,6 +64,10 @@ class TeacherTTOConfig(TTOConfig, MethodConfig):
             raise VlmteachError(f"unknown select {self.select!r}; valid: {', '.join(SELECTS)}")
         if self.init_k is not None and self.init_k < 1:
             raise VlmteachError(f"init_k must be >= 1, got {self.init_k}")
+        if self.stall_samples is not None and self.stall_samples < 0:
+            raise VlmteachError(f"stall_samples must be >= 0 (0: never switch to search), got {self.stall_samples}")
+        if self.stall_steps < 1:
+            raise VlmteachError(f"stall_steps must be >= 1, got {self.stall_steps}")
 
 
 Hook = Callable[[int, float, Any, torch.Tensor], None]
@@ -65,12 +75,13 @@ Hook = Callable[[int, float, Any, torch.Tensor], None]
 
 def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objective, progress=None,
                   seed: int | None = None, on_iterate: Hook | None = None,
-                  final: bool = True) -> tuple[TTOTrace, Video | None]:
+                  final: bool = True, stop: Callable[[TTOTrace], bool] | None = None
+                  ) -> tuple[TTOTrace, Video | None]:
     """A fresh LoRA (its random init seeded by the problem), the loop on `objective` from the fixed
     noise of `seed` (default: the problem's), then the final few-step sample from the same noise; the
     LoRA is dropped after. `on_iterate(step, loss, cond, prediction)` runs at every iterate with the
     LoRA as it is (iterate 0 included) and the clean latent the loop just judged; with `final=False`
-    the caller has what it needs and no sample is drawn."""
+    the caller has what it needs and no sample is drawn. `stop` may end the loop early (optim/tto.py)."""
     seed = problem.seed if seed is None else seed
     cond = reasoner.condition(problem.first_frame, problem.prompt)
     z1 = reasoner.noise(seed)
@@ -87,7 +98,7 @@ def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objecti
             progress(step, loss)
 
     try:
-        optimize_objective(reasoner, objective, cond, z1, cfg, hook, trace)
+        optimize_objective(reasoner, objective, cond, z1, cfg, hook, trace, stop)
         video = iterate_sample(reasoner, cond, seed, resolve(cfg, reasoner), trace.prediction) if final else None
     finally:
         reasoner.drop_lora()
@@ -119,19 +130,37 @@ def problem_queries(teacher, problem: Problem, kind: str, lam: float) -> QuerySe
     return replace(teacher.propose_queries(problem.first_frame, problem.prompt), lam=lam)
 
 
-def search_noise(reasoner, teacher, problem: Problem, queries: QuerySet, cfg: TeacherTTOConfig
-                 ) -> tuple[int, Video | None, list[float]]:
-    """(seed, its finished sample, the teacher's loss per candidate): the best of init_k noises."""
-    if cfg.init_k == 1:
-        return problem.seed, None, []
+Candidate = tuple[float, int, Video]  # (the teacher's loss, noise seed, finished sample)
+
+
+def judge_candidates(reasoner, teacher, problem: Problem, queries: QuerySet, cfg: TeacherTTOConfig,
+                     first: int, count: int) -> list[Candidate]:
+    """Finished samples of candidate noises first .. first + count - 1 (best_of_n's seeds), judged."""
     cond = reasoner.condition(problem.first_frame, problem.prompt)
     cands = []
-    for i in range(cfg.init_k):
+    for i in range(first, first + count):
         seed = candidate_seed(problem.seed, i)
         video = full_sample(reasoner, cond, seed, cfg.sample_steps)
         cands.append((teacher_loss_of(teacher, video, queries, cfg.frames)[0], seed, video))
+    return cands
+
+
+def search_noise(reasoner, teacher, problem: Problem, queries: QuerySet, cfg: TeacherTTOConfig
+                 ) -> tuple[int, Video | None, list[Candidate]]:
+    """(seed, its finished sample, every candidate): the best of init_k noises by the teacher."""
+    if cfg.init_k == 1:
+        return problem.seed, None, []
+    cands = judge_candidates(reasoner, teacher, problem, queries, cfg, 0, cfg.init_k)
     best = min(range(len(cands)), key=lambda j: cands[j][0])
-    return cands[best][1], cands[best][2], [c[0] for c in cands]
+    return cands[best][1], cands[best][2], cands
+
+
+def stall_rule(cfg: TeacherTTOConfig) -> Callable[[TTOTrace], bool] | None:
+    """The loop's switch to search: true at the judgement after stall_steps steps when the loss has
+    fallen by less than stall_drop since the first (None when stall_samples is 0)."""
+    if not cfg.stall_samples:
+        return None
+    return lambda trace: trace.steps == cfg.stall_steps and trace.losses[0] - trace.losses[-1] < cfg.stall_drop
 
 
 def step_budget(cfg: TTOConfig, reasoner) -> int:
@@ -155,9 +184,9 @@ class TeacherTTO(Method):
         info: dict[str, Any] = {}
         with CostMeter(reasoner, teacher) as meter:
             queries = problem_queries(teacher, problem, cfg.queries, cfg.lam)
-            seed, searched, values = search_noise(reasoner, teacher, problem, queries, cfg)
-            if values:
-                info.update(search_losses=values, search_seeds=[candidate_seed(problem.seed, i) for i in range(cfg.init_k)])
+            seed, searched, cands = search_noise(reasoner, teacher, problem, queries, cfg)
+            if cands:
+                info.update(search_losses=[c[0] for c in cands], search_seeds=[c[1] for c in cands])
             judged: list[tuple[float, int, Video]] = []
 
             def judge_iterate(step: int, loss: float, cond, prediction: torch.Tensor) -> None:
@@ -166,16 +195,40 @@ class TeacherTTO(Method):
 
             objective = TeacherObjective(teacher, queries, cfg.frames, cfg.noise, problem.seed)
             if cfg.select == "judge":
-                trace, _ = optimize_lora(reasoner, problem, cfg, objective, progress, seed, judge_iterate, final=False)
+                trace, _ = optimize_lora(reasoner, problem, cfg, objective, progress, seed, judge_iterate, final=False,
+                                         stop=stall_rule(cfg))
                 best = min(range(len(judged)), key=lambda j: (judged[j][0], judged[j][1]))
                 video = judged[best][2]
                 info.update(iterate_losses=[j[0] for j in judged], chosen_iterate=judged[best][1])
             else:
-                trace, video = optimize_lora(reasoner, problem, cfg, objective, progress, seed)
+                trace, video = optimize_lora(reasoner, problem, cfg, objective, progress, seed, stop=stall_rule(cfg))
+            if trace.stop_reason == "stalled":
+                video = self.switch_to_search(reasoner, teacher, problem, queries, cfg, cands, (seed, video), judged, info)
+                info.pop("chosen_iterate", None)  # the pick was among every finished sample, not the iterates
         info = {"queries": queries.texts, "query_kinds": ["goal"] + ["process"] * len(queries.process),
                 "query_source": queries.source, "lam": queries.lam, "losses": trace.losses,
                 "per_query": trace.per_query, "stop_reason": trace.stop_reason, "noise_seed": seed,
                 "lr": cfg.lr, "max_steps": cfg.max_steps, "grad": cfg.grad, "select": cfg.select,
                 "targets": cfg.targets or "default",
-                "final_scale": cfg.final_scale, **info}
+                "final_scale": cfg.final_scale, "stall_samples": cfg.stall_samples, **info}
         return MethodResult(video, meter.cost, trace.steps, info)
+
+    @staticmethod
+    def switch_to_search(reasoner, teacher, problem: Problem, queries: QuerySet, cfg: TeacherTTOConfig,
+                         cands: list[Candidate], loop: tuple[int, Video | None],
+                         judged: list[tuple[float, int, Video]], info: dict) -> Video:
+        """The loop stalled: judge stall_samples more noises (after the search's) and return the
+        teacher's pick among every finished sample (the search's, the loop's, these), noting it in info."""
+        seed, video = loop
+        pool: list[Candidate] = list(cands)
+        if judged:  # select=judge: the iterates were judged already
+            pool += [(loss, seed, v) for loss, _, v in judged]
+        elif video is not None:
+            pool.append((teacher_loss_of(teacher, video, queries, cfg.frames)[0], seed, video))
+        extra = judge_candidates(reasoner, teacher, problem, queries, cfg, len(cands) or 1, cfg.stall_samples)
+        pool += extra
+        best = min(range(len(pool)), key=lambda j: pool[j][0])
+        info.update(stalled=True, stall_losses=[c[0] for c in extra], stall_seeds=[c[1] for c in extra],
+                    stall_pick="loop" if best in range(len(cands), len(pool) - len(extra)) else
+                    ("search" if best < len(cands) else "new"), output_seed=pool[best][1])
+        return pool[best][2]

@@ -19,7 +19,7 @@ from vlmteach.teachers import QuerySet, Teacher
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 # What an option left as None becomes when the reasoner recommends nothing for it: the paper's.
-PAPER_DEFAULTS = {"lr": 5e-5, "max_steps": 40, "grad": "first-step", "select": "last", "init_k": 1}
+PAPER_DEFAULTS = {"lr": 5e-5, "max_steps": 40, "grad": "first-step", "select": "last", "init_k": 1, "stall_samples": 0}
 
 
 @dataclass
@@ -110,10 +110,13 @@ def optimize(reasoner: Reasoner, teacher: Teacher, cond: Any, z1: torch.Tensor, 
 
 def optimize_objective(reasoner: Reasoner, objective: Objective, cond: Any, z1: torch.Tensor, cfg: TTOConfig,
                        on_step: Callable[[int, float], None] | None = None,
-                       trace: TTOTrace | None = None) -> TTOTrace:
+                       trace: TTOTrace | None = None,
+                       stop: Callable[[TTOTrace], bool] | None = None) -> TTOTrace:
     """`optimize` with any objective on the light-decoded clean prediction (optim/objective.py).
     A `trace` passed in is filled as the loop goes, so `on_step` can read `trace.prediction`, the
-    clean latent it was just called for."""
+    clean latent it was just called for. `stop(trace)`, asked after every judgement that a step would
+    follow, ends the loop there with stop_reason "stalled" when it returns true (teacher_tto's switch
+    to search); like tau, it is not asked when fixed_steps is set."""
     cfg = resolve(cfg, reasoner)
     params = reasoner.lora_parameters()
     if not params:
@@ -135,6 +138,9 @@ def optimize_objective(reasoner: Reasoner, objective: Objective, cond: Any, z1: 
             on_step(trace.steps, value)
         if cfg.fixed_steps is None and value <= cfg.tau:
             trace.stop_reason = "tau"
+            break
+        if stop is not None and cfg.fixed_steps is None and trace.steps < budget and stop(trace):
+            trace.stop_reason = "stalled"
             break
         if trace.steps >= budget:
             trace.stop_reason = "fixed_steps" if cfg.fixed_steps is not None else "max_steps"
