@@ -10,7 +10,9 @@ Two options guard against an imperfect judge (docs/methods.md): `init_k` searche
 whose finished sample the teacher scores best among k, then the loop from that noise), and
 `select=judge` keeps the iterate whose finished sample the teacher scores best, instead of the last:
 the loop optimizes the teacher's view of a light-decoded one-step prediction, the selection judges
-the video the user gets, and iterate 0 (the LoRA untouched) is always a candidate."""
+the video the user gets, and iterate 0 (the LoRA untouched) is always a candidate. `stall_samples`
+(off by default) hands a loop whose loss has hardly moved after its first steps over to search: more
+noises, and the teacher's pick of every finished sample."""
 
 from __future__ import annotations
 
