@@ -222,15 +222,14 @@ class TeacherTTO(Method):
         """The loop stalled: judge stall_samples more noises (after the search's) and return the
         teacher's pick among every finished sample (the search's, the loop's, these), noting it in info."""
         seed, video = loop
-        pool: list[Candidate] = list(cands)
         if judged:  # select=judge: the iterates were judged already
-            pool += [(loss, seed, v) for loss, _, v in judged]
-        elif video is not None:
-            pool.append((teacher_loss_of(teacher, video, queries, cfg.frames)[0], seed, video))
+            looped = [(loss, seed, v) for loss, _, v in judged]
+        else:
+            looped = [(teacher_loss_of(teacher, video, queries, cfg.frames)[0], seed, video)] if video is not None else []
         extra = judge_candidates(reasoner, teacher, problem, queries, cfg, len(cands) or 1, cfg.stall_samples)
-        pool += extra
+        pool = cands + looped + extra
+        sources = ["search"] * len(cands) + ["loop"] * len(looped) + ["new"] * len(extra)
         best = min(range(len(pool)), key=lambda j: pool[j][0])
         info.update(stalled=True, stall_losses=[c[0] for c in extra], stall_seeds=[c[1] for c in extra],
-                    stall_pick="loop" if best in range(len(cands), len(pool) - len(extra)) else
-                    ("search" if best < len(cands) else "new"), output_seed=pool[best][1])
+                    stall_pick=sources[best], output_seed=pool[best][1])
         return pool[best][2]
