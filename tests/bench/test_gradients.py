@@ -91,3 +91,20 @@ def test_the_lora_cosine_sees_only_what_the_reasoner_can_move():
     assert m.pixel_cos == pytest.approx(cos(g_teacher, g_reference), abs=1e-5)
     assert m.lora_cos == pytest.approx(cos(g_teacher[free], g_reference[free]), abs=1e-5)
     assert abs(m.lora_cos - m.pixel_cos) > 0.01
+
+
+def test_steps_are_clipped_as_the_loop_clips_them():
+    """With `clip` below both gradients' norms, each SGD step is lr x clip along the unit gradient."""
+    r, cond, z1, x, teacher = setup()
+    target = np.random.default_rng(2).uniform(0.2, 0.8, x.shape)
+    n, clip = x.size, 1e-3
+    g_teacher, g_reference = (2 * x - 1.25) / n, 2 * (x - target) / n
+    assert min(np.linalg.norm(g_teacher), np.linalg.norm(g_reference)) > clip
+
+    def after(g):
+        return (((x - LR * clip * g / np.linalg.norm(g)) - target) ** 2).mean()
+
+    m = gradient_alignment(r, teacher, reference(target), cond, z1,
+                           TTOConfig(lr=LR, optimizer="sgd", grad="first-step", frames=T, clip=clip), lora_seed=7)
+    assert m.after_teacher_step == pytest.approx(after(g_teacher), rel=1e-5)
+    assert m.after_reference_step == pytest.approx(after(g_reference), rel=1e-5)

@@ -49,12 +49,14 @@ def _cos(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
 
 def _loss_after_step(reasoner: Reasoner, params: list[torch.nn.Parameter], grads: tuple[torch.Tensor, ...],
                      cfg: TTOConfig, z1: torch.Tensor, cond, reference: Objective) -> float:
-    """The reference loss of the view after one step of the loop's optimizer along `grads`; the
-    LoRA is put back as it was."""
+    """The reference loss of the view after one step of the loop's optimizer (and its gradient
+    clipping) along `grads`; the LoRA is put back as it was."""
     saved = [p.detach().clone() for p in params]
     opt = make_optimizer(params, cfg)
     for p, g in zip(params, grads):
         p.grad = g.clone()
+    if cfg.clip is not None:  # as the loop clips (optim/tto.py)
+        torch.nn.utils.clip_grad_norm_(params, cfg.clip)
     opt.step()
     with torch.no_grad():
         after = float(reference(reasoner.decode_light(clean_prediction(reasoner, z1, cond, cfg.grad, cfg.sample_steps)))[0])
