@@ -11,6 +11,9 @@ privileged reference loss of oracle_tto (optim/objective.py, ReferenceObjective)
 - `step_efficiency`: how far one optimizer step on the teacher's loss lowers the reference loss, as
   a share of what one step on the reference loss itself does (1: as good as the oracle's step; 0: no
   progress; negative: away from the ground truth).
+The ground truth is one right video; where a task allows several (a route among equal ones), or
+where progress shows in rules more than in pixels, the oracle's direction is a reference, not the
+only right one.
 """
 
 from __future__ import annotations
