@@ -4,6 +4,9 @@ import torch
 from vlmteach import reasoners, teachers
 from vlmteach.errors import VlmteachError
 from vlmteach.methods import Problem, make_method, parse_sets
+from vlmteach.methods.teacher_tto import add_fresh_lora
+from vlmteach.optim import TTOConfig
+from vlmteach.optim.tto import resolve
 from vlmteach.tasks import get_family
 
 
@@ -16,6 +19,27 @@ def problem(family="grid_avoid_obstacles", seed=1_000_021, **kw):
     fam = get_family(family)
     inst = fam.generate(seed)
     return Problem(inst.first_frame, inst.prompt, seed, scorer=lambda v: fam.score(v, inst).total, **kw)
+
+
+def test_the_fresh_lora_depends_on_its_seed_alone_and_leaves_the_global_rng(models):
+    """teacher_tto, oracle_tto and benchmarks/grad_alignment.py draw the LoRA's random init from the
+    problem's seed only, so a run does not depend on what ran before it in the process."""
+    reasoner = models[0]
+    cfg = resolve(TTOConfig(), reasoner)
+
+    def lora(seed: int, global_seed: int) -> list[torch.Tensor]:
+        torch.manual_seed(global_seed)
+        before = torch.random.get_rng_state()
+        add_fresh_lora(reasoner, cfg, seed)
+        try:
+            assert torch.equal(torch.random.get_rng_state(), before)
+            return [p.detach().clone() for p in reasoner.lora_parameters()]
+        finally:
+            reasoner.drop_lora()
+
+    a, b, c = lora(5, 0), lora(5, 1), lora(6, 0)
+    assert a and all(torch.equal(x, y) for x, y in zip(a, b))
+    assert any(not torch.equal(x, y) for x, y in zip(a, c))
 
 
 def test_teacher_tto_starts_from_a_fresh_lora_and_the_same_noise(models, one_thread):

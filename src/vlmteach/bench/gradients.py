@@ -25,7 +25,8 @@ import torch.nn.functional as F
 
 from vlmteach.optim.gradmode import clean_prediction
 from vlmteach.optim.objective import Objective
-from vlmteach.optim.tto import TTOConfig, make_optimizer, resolve
+from vlmteach.methods.teacher_tto import add_fresh_lora
+from vlmteach.optim.tto import TTOConfig, clipped_step, make_optimizer, resolve
 from vlmteach.reasoners import Reasoner
 
 
@@ -50,19 +51,21 @@ def _cos(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
     return float(F.cosine_similarity(flat_a, flat_b, dim=0, eps=1e-20))
 
 
+def _view(reasoner: Reasoner, z1: torch.Tensor, cond, cfg: TTOConfig) -> torch.Tensor:
+    """What the loop judges: the light-decoded clean prediction of cfg's gradient mode."""
+    return reasoner.decode_light(clean_prediction(reasoner, z1, cond, cfg.grad, cfg.sample_steps))
+
+
 def _loss_after_step(reasoner: Reasoner, params: list[torch.nn.Parameter], grads: tuple[torch.Tensor, ...],
                      cfg: TTOConfig, z1: torch.Tensor, cond, reference: Objective) -> float:
-    """The reference loss of the view after one step of the loop's optimizer (and its gradient
-    clipping) along `grads`; the LoRA is put back as it was."""
+    """The reference loss of the view after one step of the loop's optimizer (its clipping
+    included, optim/tto.py clipped_step) along `grads`; the LoRA is put back as it was."""
     saved = [p.detach().clone() for p in params]
-    opt = make_optimizer(params, cfg)
     for p, g in zip(params, grads):
         p.grad = g.clone()
-    if cfg.clip is not None:  # as the loop clips (optim/tto.py)
-        torch.nn.utils.clip_grad_norm_(params, cfg.clip)
-    opt.step()
+    clipped_step(make_optimizer(params, cfg), params, cfg)
     with torch.no_grad():
-        after = float(reference(reasoner.decode_light(clean_prediction(reasoner, z1, cond, cfg.grad, cfg.sample_steps)))[0])
+        after = float(reference(_view(reasoner, z1, cond, cfg))[0])
         for p, s in zip(params, saved):
             p.copy_(s)
             p.grad = None
@@ -75,13 +78,11 @@ def gradient_alignment(reasoner: Reasoner, teacher_objective: Objective, referen
     LoRA (its random init seeded by `lora_seed`, as teacher_tto seeds it by the problem), the view of
     `cfg.grad`, one step of `cfg`'s optimizer. The LoRA is dropped after."""
     cfg = resolve(cfg, reasoner)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(lora_seed)
-        reasoner.add_lora(cfg.rank, cfg.alpha, cfg.targets)
+    add_fresh_lora(reasoner, cfg, lora_seed)
     try:
         params = reasoner.lora_parameters()
         with torch.enable_grad():
-            view = reasoner.decode_light(clean_prediction(reasoner, z1, cond, cfg.grad, cfg.sample_steps))
+            view = _view(reasoner, z1, cond, cfg)
             teacher_loss, reference_loss = teacher_objective(view)[0], reference(view)[0]
             *g_teacher, px_teacher = torch.autograd.grad(teacher_loss, [*params, view], retain_graph=True)
             *g_reference, px_reference = torch.autograd.grad(reference_loss, [*params, view])

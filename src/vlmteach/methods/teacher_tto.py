@@ -75,6 +75,14 @@ class TeacherTTOConfig(TTOConfig, MethodConfig):
 Hook = Callable[[int, float, Any, torch.Tensor], None]
 
 
+def add_fresh_lora(reasoner, cfg: TTOConfig, seed: int) -> None:
+    """Add the loop's fresh LoRA (cfg's rank, alpha and targets), its random init drawn from `seed`
+    alone (the problem's, so it does not depend on what ran before) without touching the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        reasoner.add_lora(cfg.rank, cfg.alpha, cfg.targets)
+
+
 def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objective, progress=None,
                   seed: int | None = None, on_iterate: Hook | None = None,
                   final: bool = True, stop: Callable[[TTOTrace], bool] | None = None
@@ -87,9 +95,7 @@ def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objecti
     seed = problem.seed if seed is None else seed
     cond = reasoner.condition(problem.first_frame, problem.prompt)
     z1 = reasoner.noise(seed)
-    with torch.random.fork_rng(devices=[]):  # the LoRA's random A depends on the problem only
-        torch.manual_seed(problem.seed)
-        reasoner.add_lora(cfg.rank, cfg.alpha, cfg.targets)
+    add_fresh_lora(reasoner, cfg, problem.seed)
 
     trace = TTOTrace(queries=[])
 

@@ -91,6 +91,14 @@ def make_optimizer(params: list[torch.nn.Parameter], cfg: TTOConfig) -> torch.op
     return cls(params, lr=cfg.lr)
 
 
+def clipped_step(opt: torch.optim.Optimizer, params: list[torch.nn.Parameter], cfg: TTOConfig) -> None:
+    """The loop's optimizer step on the gradients already in `params`, their norm clipped to
+    `cfg.clip` first when it is set."""
+    if cfg.clip is not None:
+        torch.nn.utils.clip_grad_norm_(params, cfg.clip)
+    opt.step()
+
+
 def teacher_loss(reasoner: Reasoner, teacher: Teacher, cond: Any, z1: torch.Tensor, queries: QuerySet,
                  cfg: TTOConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """(weighted loss, per-query NLL) of the light-decoded clean prediction, differentiable."""
@@ -149,9 +157,7 @@ def optimize_objective(reasoner: Reasoner, objective: Objective, cond: Any, z1: 
         loss.backward()
         reasoner.cost.backwards += 1
         objective.count_backward()
-        if cfg.clip is not None:
-            torch.nn.utils.clip_grad_norm_(params, cfg.clip)
-        opt.step()
+        clipped_step(opt, params, cfg)
         trace.steps += 1
     return trace
 
