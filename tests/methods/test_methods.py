@@ -67,7 +67,8 @@ def test_teacher_tto_returns_the_final_loras_sample_without_drawing_it_twice(mod
 
     reasoner, teacher = models
     p = problem()
-    cfg = resolve(make_method("teacher_tto", {"lr": "3e-3", "fixed_steps": "2", "init_k": "1"}).config, reasoner)
+    cfg = resolve(make_method("teacher_tto", {"lr": "3e-3", "fixed_steps": "2", "init_k": "1", "noises": "fixed"}).config,
+                  reasoner)
     drawn = {}  # a full sample drawn independently at every iterate, with the LoRA as it is then
 
     def draw(step, loss, cond, prediction):
@@ -79,13 +80,38 @@ def test_teacher_tto_returns_the_final_loras_sample_without_drawing_it_twice(mod
     # last-step gradients run the 4-step chain at each of the 3 judgements, and the last one is the
     # output: 12 reasoner forwards, none for a separate final sample; first-step ones need it (3 + 4)
     for grad, forwards in (("last-step", 12), ("first-step", 7)):
-        opts = {"lr": "3e-3", "fixed_steps": "2", "init_k": "1", "grad": grad}
+        opts = {"lr": "3e-3", "fixed_steps": "2", "init_k": "1", "grad": grad, "noises": "fixed"}
         assert make_method("teacher_tto", opts).run(reasoner, teacher, p).cost.reasoner_forwards == forwards
     # select=judge judges every iterate's finished sample: with last-step gradients that is the chain the
     # loop just ran (12 forwards in all, not 12 + 3 x 4); with first-step ones it is drawn (3 + 3 x 4)
     for grad, forwards in (("last-step", 12), ("first-step", 15)):
-        opts = {"lr": "3e-3", "fixed_steps": "2", "init_k": "1", "grad": grad, "select": "judge"}
+        opts = {"lr": "3e-3", "fixed_steps": "2", "init_k": "1", "grad": grad, "select": "judge", "noises": "fixed"}
         assert make_method("teacher_tto", opts).run(reasoner, teacher, p).cost.reasoner_forwards == forwards
+
+
+def test_rolling_iterates_are_the_samples_of_their_own_noises(models, one_thread):
+    """noises=rolling on the tiny model: iterate i's judged chain is the finished sample of candidate noise
+    i with the LoRA as it is then, and the output of select=last is the last one's, drawn once."""
+    from vlmteach.methods.common import candidate_seed, full_sample
+    from vlmteach.methods.teacher_tto import optimize_lora, problem_queries
+    from vlmteach.optim import TeacherObjective
+    from vlmteach.optim.tto import resolve
+
+    reasoner, teacher = models
+    p = problem()
+    cfg = resolve(make_method("teacher_tto", {"noises": "rolling", "lr": "3e-3", "fixed_steps": "2",
+                                              "select": "last"}).config, reasoner)
+    drawn, judged = {}, {}
+
+    def draw(step, loss, cond, prediction):
+        drawn[step] = full_sample(reasoner, cond, candidate_seed(p.seed, step), cfg.sample_steps)
+        judged[step] = reasoner.decode(prediction)
+
+    objective = TeacherObjective(teacher, problem_queries(teacher, p, "task", 0.5), cfg.frames)
+    _, video = optimize_lora(reasoner, p, cfg, objective, on_iterate=draw)
+    assert all(torch.equal(judged[i].frames, drawn[i].frames) for i in range(3))
+    assert torch.equal(video.frames, drawn[2].frames)
+    assert torch.equal(drawn[0].frames, make_method("vanilla").run(reasoner, teacher, p).video.frames)
 
 
 def test_teacher_tto_trace_names_its_queries(models):
@@ -204,7 +230,8 @@ def test_teacher_tto_select_judge_returns_the_iterate_the_teacher_scores_best(mo
 
     reasoner, teacher = models
     p = problem()
-    result = make_method("teacher_tto", {"lr": "3e-3", "fixed_steps": "3", "select": "judge"}).run(reasoner, teacher, p)
+    opts = {"lr": "3e-3", "fixed_steps": "3", "select": "judge", "noises": "fixed"}
+    result = make_method("teacher_tto", opts).run(reasoner, teacher, p)
     losses = result.trace["iterate_losses"]
     assert len(losses) == 4 and result.trace["chosen_iterate"] == losses.index(min(losses))
     queries = teacher.propose_queries(p.first_frame, p.prompt)
@@ -220,7 +247,7 @@ def test_teacher_tto_init_k_starts_from_the_best_of_k_noises(models):
 
     reasoner, teacher = models
     p = problem(seed=1_000_022)
-    result = make_method("teacher_tto", {"init_k": "4", "tau": "1e6"}).run(reasoner, teacher, p)
+    result = make_method("teacher_tto", {"init_k": "4", "tau": "1e6", "noises": "fixed"}).run(reasoner, teacher, p)
     values = result.trace["search_losses"]
     best = values.index(min(values))
     assert len(values) == 4 and result.trace["noise_seed"] == candidate_seed(p.seed, best)
@@ -240,7 +267,7 @@ def test_teacher_tto_stall_switch_ends_with_best_of_n_or_better(models):
 
     reasoner, teacher = models
     p = problem(seed=1_000_022)
-    opts = {"init_k": "2", "stall_samples": "3", "stall_drop": "100", "tau": "0"}
+    opts = {"init_k": "2", "stall_samples": "3", "stall_drop": "100", "tau": "0", "noises": "fixed"}
     result = make_method("teacher_tto", opts).run(reasoner, teacher, p)
     trace = result.trace
     assert trace["stalled"] and result.steps == 2 and trace["stop_reason"] == "stalled"
@@ -257,7 +284,7 @@ def test_teacher_tto_refuses_unknown_lora_targets_before_any_sample(models):
     reasoner, teacher = models
     before = reasoner.cost.forwards
     with pytest.raises(VlmteachError, match="'early' are unknown; valid: late, all"):
-        make_method("teacher_tto", {"targets": "early", "init_k": "4"}).run(reasoner, teacher, problem())
+        make_method("teacher_tto", {"targets": "early", "init_k": "4", "noises": "fixed"}).run(reasoner, teacher, problem())
     assert reasoner.cost.forwards == before and reasoner.lora_parameters() == []
 
 
@@ -267,7 +294,7 @@ def test_teacher_tto_final_scale_scales_the_lora_update_of_the_finished_sample(m
     reasoner, teacher = models
     p = problem()
     vanilla = make_method("vanilla").run(reasoner, teacher, p)
-    opts = {"lr": "3e-3", "fixed_steps": "2", "select": "last"}
+    opts = {"lr": "3e-3", "fixed_steps": "2", "select": "last", "noises": "fixed"}
     # scale 0: the optimized LoRA's update is removed, so the output is the base model's sample
     zero = make_method("teacher_tto", {**opts, "final_scale": "0"}).run(reasoner, teacher, p)
     assert zero.steps == 2 and torch.allclose(zero.video.frames, vanilla.video.frames, atol=1e-6)

@@ -433,6 +433,58 @@ def test_teacher_tto_does_not_switch_while_the_loss_falls_or_when_told_not_to(st
     assert result.trace["stall_samples"] == 0 and result.steps == 3
 
 
+def rolling_iterates(seed: int, lr: float, steps: int) -> list[torch.Tensor]:
+    """The rolling loop on the stubs, written out: iterate i is candidate noise i's clean latent plus the
+    LoRA's delta, and every step moves the delta by SGD on the stub teacher's loss of that iterate."""
+    delta, out = torch.zeros(6, 3, 2, 2), []
+    for i in range(steps + 1):
+        x = expected_frames(candidate_seed(seed, i)) + delta
+        out.append(x.clamp(0, 1))
+        delta = sgd_steps(x, lr, 1) - x + delta
+    return out
+
+
+ROLL = {"optimizer": "sgd", "lr": "20", "fixed_steps": "2", "noises": "rolling"}
+
+
+@pytest.mark.parametrize("grad", ["last-step", "first-step"])
+def test_teacher_tto_rolling_steps_on_a_new_noise_each_iterate_and_keeps_the_teachers_pick(stubs, grad):
+    """noises=rolling: iterate i judges (and the loop steps on) candidate noise i with the LoRA as the
+    earlier steps left it; by default (select=judge) the output is the iterate the teacher scores best.
+    Where the loop's prediction is the finished sample (last-step), its loss is the judgement: one
+    teacher pass per iterate; in first-step mode each iterate's sample is drawn and judged again."""
+    r, t = stubs
+    result = make_method("teacher_tto", {**ROLL, "grad": grad}).run(r, t, problem(11))
+    iterates = rolling_iterates(11, 20.0, 2)
+    losses = [stub_loss(x) for x in iterates]
+    seeds = [candidate_seed(11, i) for i in range(3)]
+    tr = result.trace
+    assert (tr["noises"], tr["select"], tr["iterate_seeds"]) == ("rolling", "judge", seeds)
+    assert tr["iterate_losses"] == pytest.approx(losses, rel=1e-5)
+    best = int(np.argmin(losses))
+    assert best != 0 and len(set(np.round(losses, 6))) == 3  # the pick is neither the vanilla sample nor a tie
+    assert tr["chosen_iterate"] == best and tr["output_seed"] == seeds[best]
+    assert torch.allclose(result.video.frames, iterates[best], atol=1e-6)
+    per_iterate = 1 if grad == "last-step" else 2
+    assert len(calls(t, "yes_nll")) == 3 * per_iterate
+    # no noise but the candidates', each drawn once, or in first-step mode again for its finished sample
+    assert calls(r, "noise") == [s for s in seeds for _ in range(per_iterate)]
+    assert result.steps == 2 and result.cost.reasoner_backwards == 2
+
+
+def test_teacher_tto_rolling_with_select_last_returns_the_last_noises_sample(stubs):
+    r, t = stubs
+    result = make_method("teacher_tto", {**ROLL, "select": "last"}).run(r, t, problem(11))
+    assert torch.allclose(result.video.frames, rolling_iterates(11, 20.0, 2)[-1], atol=1e-6)
+    assert calls(r, "noise")[-1] == candidate_seed(11, 2)  # the final sample is drawn from iterate 2's noise
+
+
+@pytest.mark.parametrize("extra", [{"init_k": "2"}, {"stall_samples": "3"}])
+def test_teacher_tto_rolling_refuses_a_one_noise_search(extra):
+    with pytest.raises(VlmteachError, match="noises=rolling draws a new noise at every step"):
+        make_method("teacher_tto", {**ROLL, **extra})
+
+
 def test_teacher_tto_final_scale_scales_the_update_of_the_finished_sample(stubs):
     r, t = stubs
     result = make_method("teacher_tto", {**TTO, "final_scale": "0.25"}).run(r, t, problem(11))

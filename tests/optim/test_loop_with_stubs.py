@@ -132,9 +132,23 @@ def test_unset_options_take_the_reasoner_recommendation_then_the_paper():
     cfg = resolve(TTOConfig(), r)
     assert (cfg.lr, cfg.max_steps, cfg.grad) == (0.5, 4, "first-step")
     assert PAPER_DEFAULTS == {"lr": 5e-5, "max_steps": 40, "grad": "first-step", "select": "last", "init_k": 1,
-                              "stall_samples": 0}
+                              "stall_samples": 0, "noises": "fixed"}
     given = resolve(TTOConfig(lr=0.1, max_steps=7, grad="full-chain"), r)
     assert (given.lr, given.max_steps, given.grad) == (0.1, 7, "full-chain")
+
+
+def test_rolling_takes_its_own_defaults_then_the_reasoners_rolling_recommendation():
+    r = StubReasoner()
+    rolled = resolve(TTOConfig(noises="rolling"), r)
+    assert (rolled.noises, rolled.lr, rolled.max_steps) == ("rolling", 0.5, 4)  # recommended_tto still applies
+    r.recommended_rolling = {"lr": 0.2}
+    assert resolve(TTOConfig(noises="rolling"), r).lr == 0.2
+    assert resolve(TTOConfig(noises="rolling", lr=0.3), r).lr == 0.3  # what the user sets wins
+    assert resolve(TTOConfig(), r).lr == 0.5  # the rolling recommendation is for the rolling loop alone
+    r.recommended_tto = {**r.recommended_tto, "noises": "rolling"}
+    assert resolve(TTOConfig(), r).lr == 0.2  # ... whichever way the noises resolve to rolling
+    with pytest.raises(VlmteachError, match="unknown noises 'moving'; valid: fixed, rolling"):
+        TTOConfig(noises="moving")
 
 
 @pytest.mark.parametrize("mode, call, grads", [("first-step", ("one_step", None), []),

@@ -12,7 +12,13 @@ whose finished sample the teacher scores best among k, then the loop from that n
 the loop optimizes the teacher's view of a light-decoded one-step prediction, the selection judges
 the video the user gets, and iterate 0 (the LoRA untouched) is always a candidate. `stall_samples`
 (off by default) hands a loop whose loss has hardly moved after its first steps over to search: more
-noises, and the teacher's pick of every finished sample."""
+noises, and the teacher's pick of every finished sample.
+
+`noises=rolling` (the tiny reasoner's default; docs/methods.md) keeps one LoRA but starts iterate i from
+best_of_n's candidate noise i, so each step judges a new sample drawn with what the LoRA has learned so
+far and improves the LoRA on it; the output is the sample the teacher scores best (select=judge). In
+the last-step and full-chain modes that judgement is the loss the loop has just computed on the
+sample, so it costs nothing more."""
 
 from __future__ import annotations
 
@@ -70,6 +76,10 @@ class TeacherTTOConfig(TTOConfig, MethodConfig):
             raise VlmteachError(f"stall_samples must be >= 0 (0: never switch to search), got {self.stall_samples}")
         if self.stall_steps < 1:
             raise VlmteachError(f"stall_steps must be >= 1, got {self.stall_steps}")
+        if self.noises == "rolling" and ((self.init_k or 1) > 1 or (self.stall_samples or 0) > 0):
+            raise VlmteachError("noises=rolling draws a new noise at every step, so it takes neither a search for "
+                                f"one noise (init_k {self.init_k}) nor a switch to search (stall_samples "
+                                f"{self.stall_samples}); leave those unset, or use noises=fixed")
 
 
 Hook = Callable[[int, float, Any, torch.Tensor], None]
@@ -91,10 +101,13 @@ def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objecti
     noise of `seed` (default: the problem's), then the final few-step sample from the same noise; the
     LoRA is dropped after. `on_iterate(step, loss, cond, prediction)` runs at every iterate with the
     LoRA as it is (iterate 0 included) and the clean latent the loop just judged; with `final=False`
-    the caller has what it needs and no sample is drawn. `stop` may end the loop early (optim/tto.py)."""
+    the caller has what it needs and no sample is drawn. `stop` may end the loop early (optim/tto.py).
+    With noises=rolling, iterate i starts from candidate noise i instead (`iterate_seed`)."""
     seed = problem.seed if seed is None else seed
     cond = reasoner.condition(problem.first_frame, problem.prompt)
-    z1 = reasoner.noise(seed)
+    rolling = resolve(cfg, reasoner).noises == "rolling"
+    noise_at = (lambda i: reasoner.noise(iterate_seed(problem, seed, i, True))) if rolling else None
+    z1 = None if rolling else reasoner.noise(seed)
     add_fresh_lora(reasoner, cfg, problem.seed)
 
     trace = TTOTrace(queries=[])
@@ -106,11 +119,18 @@ def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objecti
             progress(step, loss)
 
     try:
-        optimize_objective(reasoner, objective, cond, z1, cfg, hook, trace, stop)
-        video = iterate_sample(reasoner, cond, seed, resolve(cfg, reasoner), trace.prediction) if final else None
+        optimize_objective(reasoner, objective, cond, z1, cfg, hook, trace, stop, noise_at)
+        last_seed = iterate_seed(problem, seed, trace.steps, rolling)
+        video = iterate_sample(reasoner, cond, last_seed, resolve(cfg, reasoner), trace.prediction) if final else None
     finally:
         reasoner.drop_lora()
     return trace, video
+
+
+def iterate_seed(problem: Problem, seed: int, step: int, rolling: bool) -> int:
+    """The noise seed of iterate `step`: the loop's one seed, or when rolling best_of_n's candidate `step`
+    (candidate 0 is the problem's own seed, so iterate 0 is the vanilla sample)."""
+    return candidate_seed(problem.seed, step) if rolling else seed
 
 
 def reuses_last_chain(cfg: TTOConfig) -> bool:
@@ -124,6 +144,15 @@ def iterate_sample(reasoner, cond, seed: int, cfg: TTOConfig, prediction: torch.
     """The finished sample of the LoRA as it is at an iterate, given the clean latent the loop just
     judged there: that latent decoded where it is that sample (`reuses_last_chain`), else drawn."""
     return reasoner.decode(prediction) if reuses_last_chain(cfg) else finished_sample(reasoner, cond, seed, cfg)
+
+
+def judges_in_loop(cfg: TeacherTTOConfig) -> bool:
+    """Whether select=judge can take the loss the loop has just computed as the teacher's judgement of an
+    iterate's finished sample: when rolling (each iterate is a new sample, judged once), the loop's
+    prediction is that sample (`reuses_last_chain`) and the frames carry no added noise. The teacher
+    then sees the light decoder's view of it, not the full decoder's: one teacher pass saved per step,
+    and on development seeds the same picks in effect (docs/methods.md)."""
+    return cfg.noises == "rolling" and reuses_last_chain(cfg) and cfg.noise == 0
 
 
 def finished_sample(reasoner, cond, seed: int, cfg: TTOConfig) -> Video:
@@ -195,19 +224,28 @@ class TeacherTTO(Method):
             seed, searched, cands = search_noise(reasoner, teacher, problem, queries, cfg)
             if cands:
                 info.update(search_losses=[c[0] for c in cands], search_seeds=[c[1] for c in cands])
-            judged: list[tuple[float, int, Video]] = []
+            rolling = cfg.noises == "rolling"
+            judged: list[tuple[float, int, Video]] = []  # the best iterate so far, as (loss, step, sample)
+            losses: list[float] = []
 
             def judge_iterate(step: int, loss: float, cond, prediction: torch.Tensor) -> None:
-                video = searched if step == 0 and searched is not None else iterate_sample(reasoner, cond, seed, cfg, prediction)
-                judged.append((teacher_loss_of(teacher, video, queries, cfg.frames)[0], step, video))
+                if step == 0 and searched is not None:
+                    video = searched
+                else:
+                    video = iterate_sample(reasoner, cond, iterate_seed(problem, seed, step, rolling), cfg, prediction)
+                losses.append(loss if judges_in_loop(cfg) else teacher_loss_of(teacher, video, queries, cfg.frames)[0])
+                if not judged or losses[-1] < judged[0][0]:
+                    judged[:] = [(losses[-1], step, video)]
 
             objective = TeacherObjective(teacher, queries, cfg.frames, cfg.noise, problem.seed)
             if cfg.select == "judge":
                 trace, _ = optimize_lora(reasoner, problem, cfg, objective, progress, seed, judge_iterate, final=False,
                                          stop=stall_rule(cfg))
-                best = min(range(len(judged)), key=lambda j: (judged[j][0], judged[j][1]))
-                video = judged[best][2]
-                info.update(iterate_losses=[j[0] for j in judged], chosen_iterate=judged[best][1])
+                video = judged[0][2]
+                info.update(iterate_losses=losses, chosen_iterate=judged[0][1])
+                if rolling:
+                    info.update(iterate_seeds=[iterate_seed(problem, seed, i, True) for i in range(len(losses))],
+                                output_seed=iterate_seed(problem, seed, judged[0][1], True))
             else:
                 trace, video = optimize_lora(reasoner, problem, cfg, objective, progress, seed, stop=stall_rule(cfg))
             if trace.stop_reason == "stalled":
@@ -218,7 +256,7 @@ class TeacherTTO(Method):
                 "per_query": trace.per_query, "stop_reason": trace.stop_reason, "noise_seed": seed,
                 "lr": cfg.lr, "max_steps": cfg.max_steps, "grad": cfg.grad, "select": cfg.select,
                 "targets": cfg.targets or "default",
-                "final_scale": cfg.final_scale, "stall_samples": cfg.stall_samples, **info}
+                "final_scale": cfg.final_scale, "stall_samples": cfg.stall_samples, "noises": cfg.noises, **info}
         return MethodResult(video, meter.cost, trace.steps, info)
 
     @staticmethod
@@ -228,7 +266,7 @@ class TeacherTTO(Method):
         """The loop stalled: judge stall_samples more noises (after the search's) and return the
         teacher's pick among every finished sample (the search's, the loop's, these), noting it in info."""
         seed, video = loop
-        if judged:  # select=judge: the iterates were judged already
+        if judged:  # select=judge: the iterates were judged already; the best of them stands for them all
             looped = [(loss, seed, v) for loss, _, v in judged]
         else:
             looped = [(teacher_loss_of(teacher, video, queries, cfg.frames)[0], seed, video)] if video is not None else []

@@ -18,8 +18,13 @@ from vlmteach.reasoners import Reasoner
 from vlmteach.teachers import QuerySet, Teacher
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
+NOISES = ("fixed", "rolling")
 # What an option left as None becomes when the reasoner recommends nothing for it: the paper's.
-PAPER_DEFAULTS = {"lr": 5e-5, "max_steps": 40, "grad": "first-step", "select": "last", "init_k": 1, "stall_samples": 0}
+PAPER_DEFAULTS = {"lr": 5e-5, "max_steps": 40, "grad": "first-step", "select": "last", "init_k": 1, "stall_samples": 0,
+                  "noises": "fixed"}
+# What the rolling loop (noises=rolling) puts in their place before the reasoner's `recommended_rolling`: each
+# iterate is a new sample, so the output is the teacher's pick of them all, and there is no one noise to search for.
+ROLLING_DEFAULTS = {"select": "judge", "init_k": 1, "stall_samples": 0}
 
 
 @dataclass
@@ -43,6 +48,9 @@ class TTOConfig:
     clip: float | None = None  # clip the LoRA gradient's norm to this before each step (None: no clipping)
     noise: float = 0.0  # pixel noise added to the frames the teacher judges at each step (TeacherObjective)
     final_scale: float = 1.0  # the LoRA's update is multiplied by this for the finished samples (0: the base model)
+    # fixed: every iterate starts from the same noise (the paper); rolling: iterate i from candidate noise i
+    # (best_of_n's seeds), so each step judges and improves a new sample. None: the reasoner's recommendation.
+    noises: str | None = None
 
     def __post_init__(self) -> None:
         if self.grad is not None:
@@ -60,6 +68,8 @@ class TTOConfig:
             raise VlmteachError(f"clip must be > 0 or None, got {self.clip}")
         if self.fixed_steps is not None and self.fixed_steps < 0:
             raise VlmteachError(f"fixed_steps must be >= 0 or None, got {self.fixed_steps}")
+        if self.noises is not None and self.noises not in NOISES:
+            raise VlmteachError(f"unknown noises {self.noises!r}; valid: {', '.join(NOISES)}")
 
 
 @dataclass
@@ -79,8 +89,11 @@ class TTOTrace:
 
 def resolve(cfg: TTOConfig, reasoner: Reasoner) -> TTOConfig:
     """The config with every option left as None set to the reasoner's recommendation
-    (`Reasoner.recommended_tto`), or where it recommends nothing to the paper's default."""
+    (`Reasoner.recommended_tto`), or where it recommends nothing to the paper's default; when the noises
+    resolve to rolling, ROLLING_DEFAULTS and `Reasoner.recommended_rolling` take precedence."""
     rec = {**PAPER_DEFAULTS, **reasoner.recommended_tto}
+    if (cfg.noises or rec["noises"]) == "rolling":
+        rec.update({**ROLLING_DEFAULTS, **reasoner.recommended_rolling})
     return replace(cfg, **{k: v for k, v in rec.items() if hasattr(cfg, k) and getattr(cfg, k) is None})
 
 
@@ -116,15 +129,17 @@ def optimize(reasoner: Reasoner, teacher: Teacher, cond: Any, z1: torch.Tensor, 
     return optimize_objective(reasoner, TeacherObjective(teacher, queries, cfg.frames, cfg.noise), cond, z1, cfg, on_step)
 
 
-def optimize_objective(reasoner: Reasoner, objective: Objective, cond: Any, z1: torch.Tensor, cfg: TTOConfig,
+def optimize_objective(reasoner: Reasoner, objective: Objective, cond: Any, z1: torch.Tensor | None, cfg: TTOConfig,
                        on_step: Callable[[int, float], None] | None = None,
                        trace: TTOTrace | None = None,
-                       stop: Callable[[TTOTrace], bool] | None = None) -> TTOTrace:
+                       stop: Callable[[TTOTrace], bool] | None = None,
+                       noise_at: Callable[[int], torch.Tensor] | None = None) -> TTOTrace:
     """`optimize` with any objective on the light-decoded clean prediction (optim/objective.py).
     A `trace` passed in is filled as the loop goes, so `on_step` can read `trace.prediction`, the
     clean latent it was just called for. `stop(trace)`, asked after every judgement that a step would
     follow, ends the loop there with stop_reason "stalled" when it returns true (teacher_tto's switch
-    to search); like tau, it is not asked when fixed_steps is set."""
+    to search); like tau, it is not asked when fixed_steps is set. `noise_at(i)`, when given, is the
+    noise iterate i starts from instead of z1, which may then be None (the rolling loop, noises=rolling)."""
     cfg = resolve(cfg, reasoner)
     params = reasoner.lora_parameters()
     if not params:
@@ -136,7 +151,8 @@ def optimize_objective(reasoner: Reasoner, objective: Objective, cond: Any, z1: 
     while True:
         # once the budget is spent no step follows, so the last judgement builds no graph
         with torch.set_grad_enabled(trace.steps < budget and torch.is_grad_enabled()):
-            pred = clean_prediction(reasoner, z1, cond, cfg.grad, cfg.sample_steps)
+            z = z1 if noise_at is None else noise_at(trace.steps)
+            pred = clean_prediction(reasoner, z, cond, cfg.grad, cfg.sample_steps)
             loss, nll = objective(reasoner.decode_light(pred))
         trace.prediction = pred.detach()
         value = float(loss.detach())
@@ -162,4 +178,4 @@ def optimize_objective(reasoner: Reasoner, objective: Objective, cond: Any, z1: 
     return trace
 
 
-__all__ = ["GRAD_MODES", "OPTIMIZERS", "TTOConfig", "TTOTrace", "optimize", "optimize_objective", "teacher_loss"]
+__all__ = ["GRAD_MODES", "NOISES", "OPTIMIZERS", "TTOConfig", "TTOTrace", "optimize", "optimize_objective", "teacher_loss"]

@@ -42,6 +42,8 @@ class Reasoner(ABC):
     # (any option of teacher_tto / oracle_tto left as None, optim/tto.py `resolve`): the paper's for a
     # 5B model; small models need larger steps (see docs/methods.md).
     recommended_tto: dict = {"lr": 5e-5, "max_steps": 40}
+    # What takes precedence over recommended_tto when the loop rolls through noises (noises=rolling).
+    recommended_rolling: dict = {}
 
     def __init__(self) -> None:
         self.cost = ReasonerCost()
