@@ -57,7 +57,8 @@ def report(rows: list[dict]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--method", default="teacher_tto", help="a teacher_tto label, e.g. 'teacher_tto[grad=first-step]'")
+    ap.add_argument("--method", default="teacher_tto[noises=fixed]",
+                    help="a teacher_tto label (default: the fixed-noise loop's settings), e.g. 'teacher_tto[grad=first-step]'")
     ap.add_argument("--per-family", type=int, default=4)
     ap.add_argument("--noises", type=int, default=4, help="candidate noises per instance")
     ap.add_argument("--seed", type=int, default=DEV_SEEDS[0], help="first instance seed (default: development seeds)")

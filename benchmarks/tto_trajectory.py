@@ -2,7 +2,7 @@
 
 For each instance: the finished sample of every iterate of the loop (the LoRA after 0, 1, 2, ...
 steps), scored by the benchmark's scorer and judged by the teacher, from each of the `--starts`
-best noises of the method's search (init_k); and `--bon` best-of-N candidates judged by the same
+best noises of the method's search (init_k; the fixed-noise loop: noises=fixed); and `--bon` best-of-N candidates judged by the same
 teacher with the same queries. It prints the paired gain over vanilla (candidate 0's sample, the
 mean over instances) of:
 - one loop stopped after t steps, and the best by the teacher (and by the scorer, an upper bound)
@@ -17,7 +17,7 @@ mean over instances) of:
 It scores samples no method would draw, so its time says nothing of a method's; dev_compare.py times
 them. Development seeds only (train/seeds.py).
 
-Run: `python benchmarks/tto_trajectory.py [--method 'teacher_tto[max_steps=8]'] [--starts 2] [--seed 900100]`
+Run: `python benchmarks/tto_trajectory.py [--method 'teacher_tto[noises=fixed;max_steps=8]'] [--starts 2] [--seed 900100]`
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ def summarise(records: list[dict], starts: int, bon: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--method", default="teacher_tto", help="a teacher_tto label, e.g. 'teacher_tto[max_steps=8;init_k=4]'")
+    ap.add_argument("--method", default="teacher_tto[noises=fixed]",
+                    help="a fixed-noise teacher_tto label, e.g. 'teacher_tto[noises=fixed;max_steps=8;init_k=4]'")
     ap.add_argument("--starts", type=int, default=2, help="loops from the best noises of the search (at most its init_k)")
     ap.add_argument("--bon", type=int, default=32, help="best-of-N candidates per instance (0: none)")
     ap.add_argument("--transfer", type=int, default=0, help="samples of other noises with the first loop's final LoRA")
@@ -137,6 +138,9 @@ def main() -> None:
     reasoner = reasoners.load("tiny", None)
     teacher = teachers.load("tiny", args.teacher_weights)
     cfg = resolve(make_method(name, opts).config, reasoner)
+    if cfg.noises != "fixed":
+        raise SystemExit(f"{args.method!r} resolves to noises={cfg.noises}; this diagnostic follows fixed-noise loops, "
+                         "so add noises=fixed to the label")
     if args.starts > cfg.init_k:
         raise SystemExit(f"--starts {args.starts} exceeds the search's init_k ({cfg.init_k}): loops start from its best noises")
     insts = [(fam, fam.generate(args.seed + i)) for fam in all_families() for i in range(args.per_family)]

@@ -6,20 +6,28 @@ from vlmteach.cli.main import main
 def test_solve_shows_queries_loss_and_stop_reason(tmp_path, capsys):
     out = tmp_path / "maze.mp4"
     args = ["solve", "--family", "maze", "--seed", "1000004", "--set", "teacher_tto.max_steps=2",
-            "--set", "teacher_tto.lr=1e-3", "--set", "teacher_tto.select=judge", "--out", str(out)]
+            "--set", "teacher_tto.lr=1e-3", "--out", str(out)]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "goal" in text and "process" in text and "stopped:" in text and "score:" in text
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["steps"] <= 2 and record["trace"]["losses"]
-    # select=judge keeps the iterate the teacher scores best, and says which
-    assert f"kept iterate {record['trace']['chosen_iterate']} of {record['steps']}" in text
-    # the tiny default searches first: the kept candidate is the one with the lowest teacher loss
-    losses = record["trace"]["search_losses"]
-    assert f"searched {len(losses)} noises first: kept candidate {losses.index(min(losses))} " in text
+    # the tiny default rolls through noises and keeps the sample the teacher scores best, and says which
+    losses, kept = record["trace"]["iterate_losses"], record["trace"]["chosen_iterate"]
+    assert kept == losses.index(min(losses)) and record["trace"]["noises"] == "rolling"
+    assert f"kept iterate {kept} of {record['steps']}: of the samples the loop judged, one per noise" in text
     assert out.exists() and out.with_suffix(".loss.png").exists()
     assert main(args) == 2  # never overwrites without --force
     assert "--force" in capsys.readouterr().err
+    # the fixed-noise loop searches first: the kept candidate is the one with the lowest teacher loss
+    fixed = ["solve", "--family", "maze", "--seed", "1000004", "--set", "teacher_tto.max_steps=2", "--set",
+             "teacher_tto.noises=fixed", "--set", "teacher_tto.select=judge", "--out", str(tmp_path / "f.mp4")]
+    assert main(fixed) == 0
+    text = capsys.readouterr().out
+    trace = json.loads((tmp_path / "f.json").read_text())["trace"]
+    losses = trace["search_losses"]
+    assert f"searched {len(losses)} noises first: kept candidate {losses.index(min(losses))} " in text
+    assert f"kept iterate {trace['chosen_iterate']} of {len(trace['iterate_losses']) - 1}: the finished sample" in text
 
 
 def test_solve_from_an_image_and_prompt(tmp_path, capsys):

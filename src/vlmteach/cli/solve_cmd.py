@@ -123,7 +123,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"the loop stalled (loss down by less than {method.config.stall_drop} in {method.config.stall_steps} "
                   f"steps): judged {len(trace['stall_losses'])} more noises and kept {kept}, the teacher's best "
                   f"(noise seed {trace['output_seed']})")
-        if "chosen_iterate" in trace:
+        if "chosen_iterate" in trace and trace.get("noises") == "rolling":
+            print(f"kept iterate {trace['chosen_iterate']} of {len(trace['iterate_losses']) - 1}: of the samples the "
+                  f"loop judged, one per noise, the one the teacher scores best (noises=rolling; 0 is the seed's own "
+                  f"noise with the untouched LoRA)")
+        elif "chosen_iterate" in trace:
             print(f"kept iterate {trace['chosen_iterate']} of {len(trace['iterate_losses']) - 1}: the finished sample "
                   f"the teacher scores best (select=judge; 0 is the untouched LoRA)")
         from vlmteach.bench.report import write_loss_plot

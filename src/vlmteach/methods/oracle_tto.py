@@ -5,7 +5,8 @@ picking among samples can gain, oracle_tto bounds what optimizing a LoRA for a f
 with a perfect judge, on the user's own suite and reasoner (optim/objective.py, ReferenceObjective:
 pixel distance of the light-decoded clean prediction's last frame, and of every frame at the same
 relative time, to the ground truth). Everything else is teacher_tto's: a fresh LoRA seeded by the
-problem, fixed noise, the same learning rate and step budget, the final few-step sample."""
+problem, fixed noise, the fixed-noise loop's learning rate and step budget (the rolling loop, the tiny
+default, picks among its samples, which needs a judge), the final few-step sample."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ class OracleTTOConfig(TTOConfig, MethodConfig):
     a pixel distance never reaches zero, so the step budget decides, as fixed_steps would."""
 
     tau: float = 0.0
+    # one noise: the bound is on optimizing one sample; the rolling loop's gain also comes from picking
+    # among its samples, which needs a judge (methods/teacher_tto.py)
+    noises: str | None = "fixed"
     final_weight: float = 20.0  # x mean squared pixel error of the last frame
     video_weight: float = 5.0  # x mean squared pixel error of all frames (needs the whole reference video)
 
