@@ -480,9 +480,16 @@ def test_teacher_tto_rolling_with_select_last_returns_the_last_noises_sample(stu
 
 
 @pytest.mark.parametrize("extra", [{"init_k": "2"}, {"stall_samples": "3"}])
-def test_teacher_tto_rolling_refuses_a_one_noise_search(extra):
+def test_teacher_tto_rolling_refuses_a_one_noise_search(stubs, extra):
     with pytest.raises(VlmteachError, match="noises=rolling draws a new noise at every step"):
         make_method("teacher_tto", {**ROLL, **extra})
+    # ... also when the rolling comes from the reasoner's recommendation, before anything is sampled
+    r, t = stubs
+    r.recommended_tto = {**r.recommended_tto, "noises": "rolling"}
+    method = make_method("teacher_tto", {k: v for k, v in {**ROLL, **extra}.items() if k != "noises"})
+    with pytest.raises(VlmteachError, match="or add noises=fixed"):
+        method.run(r, t, problem(11))
+    assert calls(r, "sample") == [] and r.lora_parameters() == []
 
 
 def test_teacher_tto_final_scale_scales_the_update_of_the_finished_sample(stubs):

@@ -76,10 +76,18 @@ class TeacherTTOConfig(TTOConfig, MethodConfig):
             raise VlmteachError(f"stall_samples must be >= 0 (0: never switch to search), got {self.stall_samples}")
         if self.stall_steps < 1:
             raise VlmteachError(f"stall_steps must be >= 1, got {self.stall_steps}")
-        if self.noises == "rolling" and ((self.init_k or 1) > 1 or (self.stall_samples or 0) > 0):
-            raise VlmteachError("noises=rolling draws a new noise at every step, so it takes neither a search for "
-                                f"one noise (init_k {self.init_k}) nor a switch to search (stall_samples "
-                                f"{self.stall_samples}); leave those unset, or use noises=fixed")
+        check_rolling(self)
+
+
+def check_rolling(cfg: TeacherTTOConfig) -> None:
+    """The rolling loop draws a new noise at every step, so it has no one noise to search for or to
+    switch away from: init_k > 1 and stall_samples > 0 are refused with it. Checked as options are set,
+    and again when `resolve` builds the config with the reasoner's recommendations in (its `replace` runs
+    __post_init__), since noises=rolling may be the reasoner's and init_k the user's."""
+    if cfg.noises == "rolling" and ((cfg.init_k or 1) > 1 or (cfg.stall_samples or 0) > 0):
+        raise VlmteachError("noises=rolling draws a new noise at every step, so it takes neither a search for "
+                            f"one noise (init_k {cfg.init_k}) nor a switch to search (stall_samples "
+                            f"{cfg.stall_samples}); leave those unset, or add noises=fixed")
 
 
 Hook = Callable[[int, float, Any, torch.Tensor], None]
