@@ -113,7 +113,8 @@ def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objecti
     With noises=rolling, iterate i starts from candidate noise i instead (`iterate_seed`)."""
     seed = problem.seed if seed is None else seed
     cond = reasoner.condition(problem.first_frame, problem.prompt)
-    rolling = resolve(cfg, reasoner).noises == "rolling"
+    tto = resolve(cfg, reasoner)
+    rolling = tto.noises == "rolling"
     noise_at = (lambda i: reasoner.noise(iterate_seed(problem, seed, i, True))) if rolling else None
     z1 = None if rolling else reasoner.noise(seed)
     add_fresh_lora(reasoner, cfg, problem.seed)
@@ -129,7 +130,7 @@ def optimize_lora(reasoner, problem: Problem, cfg: TTOConfig, objective: Objecti
     try:
         optimize_objective(reasoner, objective, cond, z1, cfg, hook, trace, stop, noise_at)
         last_seed = iterate_seed(problem, seed, trace.steps, rolling)
-        video = iterate_sample(reasoner, cond, last_seed, resolve(cfg, reasoner), trace.prediction) if final else None
+        video = iterate_sample(reasoner, cond, last_seed, tto, trace.prediction) if final else None
     finally:
         reasoner.drop_lora()
     return trace, video
