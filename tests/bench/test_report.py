@@ -174,6 +174,20 @@ def test_upper_bounds_are_labelled_and_wall_time_is_a_multiple_of_pass_at_n(tmp_
     assert tto.split("|")[-2].strip() == "2.00x"  # 2.0 s against pass_at_n's 1.0 s
 
 
+def test_a_rolling_loops_loss_is_labelled_a_new_sample_per_step(tmp_path, run):
+    rundir, lines, paths = run
+    assert "rolling loop" not in paths.markdown.read_text()
+    assert "a new sample each" not in paths.html.read_text()
+    rolled = [{**x, "trace": {**x["trace"], "noises": "rolling"}} if x["trace"] else x for x in lines]
+    new = tmp_path / "run"
+    shutil.copytree(rundir, new)
+    (new / "results.jsonl").write_text("".join(json.dumps(x) + "\n" for x in rolled))
+    out = write_report(new)
+    assert "teacher_tto: a rolling loop (noises=rolling), so step i judged a new sample" in out.markdown.read_text()
+    titles = [t for t in re.findall(r"<title>([^<]*)</title>", out.html.read_text()) if t.startswith("teacher loss")]
+    assert len(titles) == 3 and all(t.startswith("teacher loss per step, a new sample each:") for t in titles)
+
+
 def test_the_winner_and_the_noise_are_marked(run):
     rundir, _, paths = run
     markdown = paths.markdown.read_text()

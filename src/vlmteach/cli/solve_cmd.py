@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
                   f"the teacher scores best (select=judge; 0 is the untouched LoRA)")
         from vlmteach.bench.report import write_loss_plot
 
-        write_loss_plot(trace["losses"], method.config.tau, side[1], method.name)
+        write_loss_plot(trace["losses"], method.config.tau, side[1], method.name, trace.get("noises") == "rolling")
         print(f"wrote {side[1]}")
     record = {"method": args.method, "prompt": problem.prompt, "seed": problem.seed, "steps": result.steps,
               "cost": result.cost.to_dict(), "trace": trace}

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vlmteach.bench.report.stats import MethodSummary
+from vlmteach.bench.report.stats import MethodSummary, _rolling_methods
 from vlmteach.bench.report.tables import (
     CONVENTIONS,
     MEMORY_NOTE,
@@ -41,6 +41,11 @@ def _markdown(rundir: Path, config: dict[str, Any], results: Sequence[dict[str, 
     main = _main_cells(rows, short=False, results=results)
     loss_note = ("" if has_losses else
                  "\n\nNo result in this run has a teacher loss trace; the loss figure is a placeholder.")
+    rolling = [m for m in order if m in _rolling_methods(results)]
+    if rolling:
+        loss_note += (f"\n\n{', '.join(rolling)}: a rolling loop (noises=rolling), so step i judged a new "
+                      "sample, from noise i; the curve's fall is what the LoRA learned across samples, not one "
+                      "sample getting better.")
     return f"""# Benchmark report: {rundir.name}
 
 {_overview(rundir, config, results)}

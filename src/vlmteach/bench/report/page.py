@@ -107,7 +107,7 @@ def _method_cell(rundir: Path, r: dict[str, Any], best: float | None, tau: float
         notes.append(f"n={trace['n']}" + (f", {trace['selector']}" if trace.get("selector") else ""))
     sub = f'<br><span class="sub">{html.escape(", ".join(notes))}</span>' if notes else ""
     losses = [float(v) for v in trace.get("losses") or []]
-    svg = f"<div>{_loss_svg(losses, tau)}</div>" if losses else ""
+    svg = f"<div>{_loss_svg(losses, tau, rolling=trace.get('noises') == 'rolling')}</div>" if losses else ""
     return (f'<figure class="method">{media}<figcaption>{name} <span class="{cls}">{score:.3f}</span>{link}{sub}'
             f"</figcaption>{svg}</figure>")
 

@@ -68,7 +68,9 @@ def _plot_cost_vs_score(rows: Sequence[MethodSummary], colors: dict[str, str], p
 
 
 def _plot_loss_curves(traces: dict[str, list[list[float]]], colors: dict[str, str], taus: dict[str, float],
-                      path: Path) -> None:
+                      path: Path, rolling: set[str] = frozenset()) -> None:
+    """Each method's loss curves, thin, and their mean, thick. A `rolling` method's step i judged a new
+    sample (noise i), so its legend says so: its fall is what the LoRA learned across samples."""
     fig = _figure(7.0, 4.2)
     ax = fig.subplots()
     if not traces:
@@ -80,7 +82,8 @@ def _plot_loss_curves(traces: dict[str, list[list[float]]], colors: dict[str, st
         # the runs that are still above tau.
         length = max(map(len, curves))
         mean = np.mean([c + [c[-1]] * (length - len(c)) for c in curves], axis=0)
-        ax.plot(range(length), mean, color=colors[method], lw=2.4, label=f"{method} (mean of {len(curves)})")
+        what = ", a new sample per step" if method in rolling else ""
+        ax.plot(range(length), mean, color=colors[method], lw=2.4, label=f"{method} (mean of {len(curves)}{what})")
     if traces:
         for tau in sorted(set(taus.values())):
             ax.axhline(tau, color="0.3", ls="--", lw=1, label=f"tau = {tau:g}")
@@ -93,13 +96,14 @@ def _plot_loss_curves(traces: dict[str, list[list[float]]], colors: dict[str, st
     fig.savefig(path, dpi=120)
 
 
-def write_loss_plot(losses: list[float], tau: float, path: str | Path, label: str = "teacher_tto") -> Path:
+def write_loss_plot(losses: list[float], tau: float, path: str | Path, label: str = "teacher_tto",
+                    rolling: bool = False) -> Path:
     """One run's teacher loss per step with tau (what `vlmteach solve` writes next to its video)."""
-    _plot_loss_curves({label: [list(losses)]}, {label: "C0"}, {label: tau}, Path(path))
+    _plot_loss_curves({label: [list(losses)]}, {label: "C0"}, {label: tau}, Path(path), {label} if rolling else set())
     return Path(path)
 
 
-def _loss_svg(losses: list[float], tau: float, width: int = 170, height: int = 78) -> str:
+def _loss_svg(losses: list[float], tau: float, width: int = 170, height: int = 78, rolling: bool = False) -> str:
     """The teacher loss per step with tau dashed, as inline SVG with labelled axes (loss from 0 at
     the left, steps along the bottom)."""
     finite = [v for v in losses if math.isfinite(v)]
@@ -116,7 +120,8 @@ def _loss_svg(losses: list[float], tau: float, width: int = 170, height: int = 7
 
     points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(losses) if math.isfinite(v))
     last = len(losses) - 1
-    title = html.escape(f"teacher loss per step: {losses[0]:.3f} -> {losses[-1]:.3f} (tau {tau:g})")
+    what = "teacher loss per step, a new sample each" if rolling else "teacher loss per step"
+    title = html.escape(f"{what}: {losses[0]:.3f} -> {losses[-1]:.3f} (tau {tau:g})")
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">'
             f"<title>{title}</title>"
             f'<rect width="{width}" height="{height}" fill="#fafafa" stroke="#ddd"/>'

@@ -142,6 +142,12 @@ def _loss_traces(results: Sequence[dict[str, Any]], order: list[str]) -> dict[st
     return {m: traces[m] for m in order if m in traces}
 
 
+def _rolling_methods(results: Sequence[dict[str, Any]]) -> set[str]:
+    """Methods whose loop drew a new sample at every step (noises=rolling): their loss per step is
+    the loss of a different sample each time, not one sample's loss falling."""
+    return {r["method"] for r in results if (r.get("trace") or {}).get("noises") == "rolling"}
+
+
 @dataclass(frozen=True)
 class Paired:
     """A method against a baseline on the instances both scored: the difference in the Overall

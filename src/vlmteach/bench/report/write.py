@@ -10,7 +10,7 @@ from vlmteach.bench.report.load import load_config, load_results
 from vlmteach.bench.report.markdown import _markdown
 from vlmteach.bench.report.page import _html
 from vlmteach.bench.report.plots import _plot_cost_vs_score, _plot_loss_curves
-from vlmteach.bench.report.stats import _loss_traces, _method_order, _tau, summarize
+from vlmteach.bench.report.stats import _loss_traces, _method_order, _rolling_methods, _tau, summarize
 from vlmteach.bench.store import line_key
 from vlmteach.errors import VlmteachError
 
@@ -50,7 +50,8 @@ def write_report(rundir: str | Path, max_instances: int = DEFAULT_MAX_INSTANCES)
     colors = {m: f"C{i % 10}" for i, m in enumerate(order)}
     _plot_cost_vs_score(rows, colors, paths.cost_vs_score)
     traces = _loss_traces(results, order)
-    _plot_loss_curves(traces, colors, {m: _tau(config, m) for m in traces}, paths.loss_curves)
+    _plot_loss_curves(traces, colors, {m: _tau(config, m) for m in traces}, paths.loss_curves,
+                      _rolling_methods(results))
     paths.markdown.write_text(_markdown(rundir, config, results, rows, bool(traces)), encoding="utf-8")
     figures = (paths.cost_vs_score, paths.loss_curves)
     paths.html.write_text(_html(rundir, config, results, rows, order, figures, max_instances), encoding="utf-8")
