@@ -490,6 +490,9 @@ def test_teacher_tto_rolling_refuses_a_one_noise_search(stubs, extra):
     with pytest.raises(VlmteachError, match="or add noises=fixed"):
         method.run(r, t, problem(11))
     assert calls(r, "sample") == [] and r.lora_parameters() == []
+    # asking for the step budget (solve and bench do, before running) already refuses, naming the method
+    with pytest.raises(VlmteachError, match="^teacher_tto: noises=rolling draws"):
+        method.progress_total(r)
 
 
 def test_teacher_tto_final_scale_scales_the_update_of_the_finished_sample(stubs):

@@ -49,7 +49,7 @@ class OracleTTO(Method):
         return True
 
     def progress_total(self, reasoner) -> int | None:
-        return step_budget(self.config, reasoner)
+        return step_budget(self.config, reasoner, self.name)
 
     def run(self, reasoner, teacher, problem: Problem, progress=None) -> MethodResult:
         if problem.reference is None:

@@ -209,9 +209,14 @@ def stall_rule(cfg: TeacherTTOConfig) -> Callable[[TTOTrace], bool] | None:
     return lambda trace: trace.steps == cfg.stall_steps and trace.losses[0] - trace.losses[-1] < cfg.stall_drop
 
 
-def step_budget(cfg: TTOConfig, reasoner) -> int:
-    """The optimizer steps the loop may take, as it will resolve them for this reasoner (optim/tto.py)."""
-    tto = resolve(cfg, reasoner)
+def step_budget(cfg: TTOConfig, reasoner, method: str = "teacher_tto") -> int:
+    """The optimizer steps the loop may take, as it will resolve them for this reasoner (optim/tto.py).
+    Callers ask before running, so a config the reasoner's defaults make invalid fails here, named
+    after `method`, before anything is sampled."""
+    try:
+        tto = resolve(cfg, reasoner)
+    except VlmteachError as exc:
+        raise VlmteachError(f"{method}: {exc}") from None
     return tto.fixed_steps if tto.fixed_steps is not None else tto.max_steps
 
 
@@ -222,7 +227,7 @@ class TeacherTTO(Method):
     progress_unit = "step"
 
     def progress_total(self, reasoner) -> int | None:
-        return step_budget(self.config, reasoner)
+        return step_budget(self.config, reasoner, self.name)
 
     def run(self, reasoner, teacher, problem: Problem, progress=None) -> MethodResult:
         cfg = resolve(self.config, reasoner)
