@@ -5,7 +5,7 @@ from vlmteach.cli.main import main
 
 def test_solve_shows_queries_loss_and_stop_reason(tmp_path, capsys):
     out = tmp_path / "maze.mp4"
-    args = ["solve", "--family", "maze", "--seed", "1000004", "--set", "teacher_tto.max_steps=2",
+    args = ["solve", "--family", "maze", "--seed", "1000005", "--set", "teacher_tto.max_steps=2",
             "--set", "teacher_tto.lr=1e-3", "--out", str(out)]
     assert main(args) == 0
     text = capsys.readouterr().out
@@ -15,12 +15,16 @@ def test_solve_shows_queries_loss_and_stop_reason(tmp_path, capsys):
     # the tiny default rolls through noises and keeps the sample the teacher scores best, and says which
     losses, kept = record["trace"]["iterate_losses"], record["trace"]["chosen_iterate"]
     assert kept == losses.index(min(losses)) and record["trace"]["noises"] == "rolling"
+    assert 0 < kept < record["steps"]  # this seed keeps a middle sample, so the lines below are not first or last
     assert f"kept iterate {kept} of {record['steps']}: of the samples the loop judged, one per noise" in text
+    # its losses are different samples', so the stop line gives the first sample's and the kept one's
+    assert (f"steps, a new sample at each (teacher loss of the first {losses[0]:.3f}, of the kept one "
+            f"{losses[kept]:.3f}, tau") in text
     assert out.exists() and out.with_suffix(".loss.png").exists()
     assert main(args) == 2  # never overwrites without --force
     assert "--force" in capsys.readouterr().err
     # the fixed-noise loop searches first: the kept candidate is the one with the lowest teacher loss
-    fixed = ["solve", "--family", "maze", "--seed", "1000004", "--set", "teacher_tto.max_steps=2", "--set",
+    fixed = ["solve", "--family", "maze", "--seed", "1000005", "--set", "teacher_tto.max_steps=2", "--set",
              "teacher_tto.noises=fixed", "--set", "teacher_tto.select=judge", "--out", str(tmp_path / "f.mp4")]
     assert main(fixed) == 0
     text = capsys.readouterr().out
@@ -28,6 +32,7 @@ def test_solve_shows_queries_loss_and_stop_reason(tmp_path, capsys):
     losses = trace["search_losses"]
     assert f"searched {len(losses)} noises first: kept candidate {losses.index(min(losses))} " in text
     assert f"kept iterate {trace['chosen_iterate']} of {len(trace['iterate_losses']) - 1}: the finished sample" in text
+    assert f"(loss {trace['losses'][0]:.3f} -> {trace['losses'][-1]:.3f}, tau" in text and "a new sample at each" not in text
 
 
 def test_solve_from_an_image_and_prompt(tmp_path, capsys):

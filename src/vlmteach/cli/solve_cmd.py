@@ -116,8 +116,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"searched {len(losses)} noises first: kept candidate {pick} (teacher loss {losses[pick]:.3f}; "
               f"the others {min(x for i, x in enumerate(losses) if i != pick):.3f} and up; 0 is the seed's own)")
     if "stop_reason" in trace:
-        print(f"stopped: {trace['stop_reason']} after {result.steps} steps "
-              f"(loss {trace['losses'][0]:.3f} -> {trace['losses'][-1]:.3f}, tau {method.config.tau})")
+        if trace.get("noises") == "rolling":  # each loss is a different sample's: first -> last would mislead
+            kept = trace["iterate_losses"][trace["chosen_iterate"]] if "chosen_iterate" in trace else trace["losses"][-1]
+            print(f"stopped: {trace['stop_reason']} after {result.steps} steps, a new sample at each (teacher loss "
+                  f"of the first {trace['losses'][0]:.3f}, of the kept one {kept:.3f}, tau {method.config.tau})")
+        else:
+            print(f"stopped: {trace['stop_reason']} after {result.steps} steps "
+                  f"(loss {trace['losses'][0]:.3f} -> {trace['losses'][-1]:.3f}, tau {method.config.tau})")
         if trace.get("stalled"):
             kept = {"search": "the search's pick", "loop": "the loop's sample", "new": "a new sample"}[trace["stall_pick"]]
             print(f"the loop stalled (loss down by less than {method.config.stall_drop} in {method.config.stall_steps} "
