@@ -115,11 +115,12 @@ def run(args: argparse.Namespace) -> int:
         losses, pick = trace["search_losses"], trace["search_seeds"].index(trace["noise_seed"])
         print(f"searched {len(losses)} noises first: kept candidate {pick} (teacher loss {losses[pick]:.3f}; "
               f"the others {min(x for i, x in enumerate(losses) if i != pick):.3f} and up; 0 is the seed's own)")
+    rolling = trace.get("noises") == "rolling"  # each step judged a new sample (teacher_tto noises=rolling)
     if "stop_reason" in trace:
-        if trace.get("noises") == "rolling":  # each loss is a different sample's: first -> last would mislead
-            kept = trace["iterate_losses"][trace["chosen_iterate"]] if "chosen_iterate" in trace else trace["losses"][-1]
+        if rolling:  # each loss is a different sample's: first -> last would mislead
+            kept_loss = trace["iterate_losses"][trace["chosen_iterate"]] if "chosen_iterate" in trace else trace["losses"][-1]
             print(f"stopped: {trace['stop_reason']} after {result.steps} steps, a new sample at each (teacher loss "
-                  f"of the first {trace['losses'][0]:.3f}, of the kept one {kept:.3f}, tau {method.config.tau})")
+                  f"of the first {trace['losses'][0]:.3f}, of the kept one {kept_loss:.3f}, tau {method.config.tau})")
         else:
             print(f"stopped: {trace['stop_reason']} after {result.steps} steps "
                   f"(loss {trace['losses'][0]:.3f} -> {trace['losses'][-1]:.3f}, tau {method.config.tau})")
@@ -128,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"the loop stalled (loss down by less than {method.config.stall_drop} in {method.config.stall_steps} "
                   f"steps): judged {len(trace['stall_losses'])} more noises and kept {kept}, the teacher's best "
                   f"(noise seed {trace['output_seed']})")
-        if "chosen_iterate" in trace and trace.get("noises") == "rolling":
+        if "chosen_iterate" in trace and rolling:
             print(f"kept iterate {trace['chosen_iterate']} of {len(trace['iterate_losses']) - 1}: of the samples the "
                   f"loop judged, one per noise, the one the teacher scores best (noises=rolling; 0 is the seed's own "
                   f"noise with the untouched LoRA)")
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
                   f"the teacher scores best (select=judge; 0 is the untouched LoRA)")
         from vlmteach.bench.report import write_loss_plot
 
-        write_loss_plot(trace["losses"], method.config.tau, side[1], method.name, trace.get("noises") == "rolling")
+        write_loss_plot(trace["losses"], method.config.tau, side[1], method.name, rolling)
         print(f"wrote {side[1]}")
     record = {"method": args.method, "prompt": problem.prompt, "seed": problem.seed, "steps": result.steps,
               "cost": result.cost.to_dict(), "trace": trace}

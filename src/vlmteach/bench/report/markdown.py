@@ -41,7 +41,8 @@ def _markdown(rundir: Path, config: dict[str, Any], results: Sequence[dict[str, 
     main = _main_cells(rows, short=False, results=results)
     loss_note = ("" if has_losses else
                  "\n\nNo result in this run has a teacher loss trace; the loss figure is a placeholder.")
-    rolling = [m for m in order if m in _rolling_methods(results)]
+    rolls = _rolling_methods(results)
+    rolling = [m for m in order if m in rolls]
     if rolling:
         loss_note += (f"\n\n{', '.join(rolling)}: a rolling loop (noises=rolling), so step i judged a new "
                       "sample, from noise i; the curve's fall is what the LoRA learned across samples, not one "
