@@ -120,3 +120,17 @@ def test_importing_the_packages_loads_no_model_code():
             "print(','.join(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_backend_class_is_the_reasoner_class_without_loading_a_model():
+    from vlmteach import reasoners
+    from vlmteach.reasoners.registry import CLASSES
+    from vlmteach.reasoners.tiny import TinyReasoner
+
+    assert reasoners.backend_class("tiny") is TinyReasoner
+    assert reasoners.backend_class("no-such-backend") is None  # checked per job instead
+    CLASSES.register("broken", "vlmteach_no_such_module:Reasoner")
+    try:
+        assert reasoners.backend_class("broken") is None  # a missing extra: loading it will say which
+    finally:
+        del CLASSES.targets["broken"]

@@ -96,6 +96,17 @@ def test_unknown_lora_targets_are_refused_before_any_job(tmp_path):
     config(tmp_path / "run", methods="teacher_tto[targets=attn1.to_q]", reasoner="wan_tiny", families=["maze"])
 
 
+def test_a_search_the_reasoners_rolling_default_cannot_take_is_refused_before_any_job(tmp_path):
+    # the tiny reasoner's loop is rolling by default, which draws a new noise per step: no noise to search for
+    with pytest.raises(VlmteachError, match=r"^teacher_tto\[init_k=4\]: noises=rolling draws"):
+        config(tmp_path / "run", methods="vanilla,teacher_tto[init_k=4]")
+    with pytest.raises(VlmteachError, match=r"^teacher_tto: noises=rolling .*stall_samples 2"):
+        config(tmp_path / "run", methods="teacher_tto", sets={"teacher_tto": {"stall_samples": "2"}})
+    assert not (tmp_path / "run").exists()
+    config(tmp_path / "run", methods="teacher_tto[noises=fixed;init_k=4]")  # the fixed loop searches first
+    config(tmp_path / "run", methods="teacher_tto[init_k=4]", reasoner="wan_tiny")  # Wan's loop is the fixed one
+
+
 def test_cost_matched_best_of_n_gets_teacher_tto_budget(tmp_path):
     rundir = run_bench(config(tmp_path / "run", methods="best_of_n[n=auto],teacher_tto", families=["maze"],
                               sets={"teacher_tto": {"fixed_steps": "3", "lr": "1e-3"}}))

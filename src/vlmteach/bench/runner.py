@@ -20,7 +20,7 @@ from vlmteach.bench.store import ResultStore, job_key
 from vlmteach.bench.suites import Item, make_suite
 from vlmteach.errors import VlmteachError
 from vlmteach.methods.registry import budget_label, build_method, method_class, method_names, needs_budget, split_label
-from vlmteach.reasoners import check_lora_targets
+from vlmteach.reasoners import backend_class, check_lora_targets
 from vlmteach.tasks.vbvr import check_export
 
 CONFIG = "config.json"
@@ -61,8 +61,9 @@ class BenchConfig:
         if isinstance(self.methods, str):
             self.methods = parse_method_list(self.methods)
         for label in self.methods:  # validate every label and option before anything runs
-            targets = getattr(build_method(label, self.sets).config, "targets", None)
-            check_lora_targets(split_spec(self.reasoner)[0], targets)
+            config = build_method(label, self.sets).config
+            check_lora_targets(split_spec(self.reasoner)[0], getattr(config, "targets", None))
+            check_against_defaults(label, config, split_spec(self.reasoner)[0])
         names = sorted({split_label(label)[0] for label in self.methods})
         stray = sorted(set(self.sets) - set(names))
         if stray:
@@ -76,6 +77,21 @@ class BenchConfig:
 
     def identity(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in IDENTITY}
+
+
+def check_against_defaults(label: str, config: Any, backend: str) -> None:
+    """Resolve a loop method's config against the reasoner backend's recommendations (its class
+    attributes, so no model loads) to refuse now what every job would fail on, e.g. init_k where the
+    backend's default loop is rolling. Backends without a registered class are checked per job."""
+    cls = backend_class(backend)
+    if cls is None or not hasattr(config, "noises"):
+        return
+    from vlmteach.optim.tto import resolve
+
+    try:
+        resolve(config, cls)
+    except VlmteachError as exc:
+        raise VlmteachError(f"{label}: {exc}") from None
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmteach.reasoners.registry import BACKENDS, LORA_TARGET_CHECKS, TINY_CHECKS
+from vlmteach.reasoners.registry import BACKENDS, CLASSES, LORA_TARGET_CHECKS, TINY_CHECKS
 from vlmteach.paths import weights_dir
 from vlmteach.registry import lazy_attributes
 
@@ -42,5 +42,17 @@ def check_lora_targets(name: str, targets: str | None) -> None:
         LORA_TARGET_CHECKS.get(name)(targets)
 
 
-__all__ = ["BACKENDS", "TINY_CHECKS", "Reasoner", "ReasonerCost", "check_lora_targets", "load", "names",
-           "register", "weights_dir"]
+def backend_class(name: str) -> type | None:
+    """Backend `name`'s Reasoner class, imported without loading any weights, or None where it is not
+    registered in CLASSES (a backend added with `register` alone) or its module cannot be imported
+    here (a missing extra: loading the backend will say which)."""
+    if name not in CLASSES:
+        return None
+    try:
+        return CLASSES.get(name)
+    except ImportError:
+        return None
+
+
+__all__ = ["BACKENDS", "TINY_CHECKS", "Reasoner", "ReasonerCost", "backend_class", "check_lora_targets", "load",
+           "names", "register", "weights_dir"]

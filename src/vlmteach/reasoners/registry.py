@@ -21,3 +21,11 @@ TINY_CHECKS = Registry("reasoner backend with tiny checks", {
 LORA_TARGET_CHECKS = Registry("reasoner backend with LoRA target names", {
     "tiny": "vlmteach.reasoners.tiny:check_lora_targets",
 })
+# Each backend's Reasoner class, whose class attributes `recommended_tto` and `recommended_rolling`
+# say how teacher_tto's unset options resolve for it, so `vlmteach bench` can refuse a method config
+# those defaults make invalid (init_k with a rolling loop) before any model loads or job runs.
+CLASSES = Registry("reasoner backend class", {
+    "tiny": "vlmteach.reasoners.tiny:TinyReasoner",
+    "wan": "vlmteach.reasoners.wan:WanReasoner",
+    "wan_tiny": "vlmteach.reasoners.wan:WanReasoner",
+})
