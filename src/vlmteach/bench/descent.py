@@ -42,7 +42,8 @@ class DescentPoint:
 def pixel_descent(video: Video, objective: Objective, score: Callable[[Video], float],
                   checkpoints: Sequence[int] = (0, 5, 15, 30, 60), lr: float = 0.05) -> list[DescentPoint]:
     """Adam on the logits of `video`'s pixels against `objective` for max(checkpoints) steps; at each
-    checkpoint (0: the video as given) the objective's loss and `score` of the frames so far."""
+    checkpoint (0: the video as given, its pixels clamped to [EPS, 1 - EPS]) the objective's loss and
+    `score` of the frames so far."""
     marks = sorted(set(int(c) for c in checkpoints))
     if not marks or marks[0] < 0:
         raise VlmteachError(f"checkpoints must be step counts >= 0, got {list(checkpoints)}")

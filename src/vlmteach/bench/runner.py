@@ -60,10 +60,11 @@ class BenchConfig:
             raise VlmteachError(f"unknown executor {self.executor!r}; valid: {', '.join(EXECUTORS)}")
         if isinstance(self.methods, str):
             self.methods = parse_method_list(self.methods)
+        backend = split_spec(self.reasoner)[0]
         for label in self.methods:  # validate every label and option before anything runs
             config = build_method(label, self.sets).config
-            check_lora_targets(split_spec(self.reasoner)[0], getattr(config, "targets", None))
-            check_against_defaults(label, config, split_spec(self.reasoner)[0])
+            check_lora_targets(backend, getattr(config, "targets", None))
+            check_against_defaults(label, config, backend)
         names = sorted({split_label(label)[0] for label in self.methods})
         stray = sorted(set(self.sets) - set(names))
         if stray:
