@@ -87,12 +87,9 @@ def check_against_defaults(label: str, config: Any, backend: str) -> None:
     cls = backend_class(backend)
     if cls is None or not hasattr(config, "noises"):
         return
-    from vlmteach.optim.tto import resolve
+    from vlmteach.methods.teacher_tto import step_budget
 
-    try:
-        resolve(config, cls)
-    except VlmteachError as exc:
-        raise VlmteachError(f"{label}: {exc}") from None
+    step_budget(config, cls, label)  # resolves as the run will, naming `label` in its error
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
