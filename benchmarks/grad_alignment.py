@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from vlmteach import reasoners, teachers
 from vlmteach.bench.gradients import gradient_alignment
+from vlmteach.bench.groups import family_groups
 from vlmteach.methods import Problem, make_method, split_label
 from vlmteach.methods.common import candidate_seed
 from vlmteach.methods.teacher_tto import problem_queries
@@ -45,14 +46,8 @@ def report(rows: list[dict]) -> None:
         print(f"{name:<22}{len(sub):>6}{v['lora_cos'].mean():>10.3f}{v['pixel_cos'].mean():>10.3f}"
               f"{(v['lora_cos'] > 0).mean():>11.2f}{eff:>10.3f}")
 
-    fams = sorted({r["family"] for r in rows}, key=lambda f: (get_family(f).split, f))
-    for fam in fams:
-        line(fam, [r for r in rows if r["family"] == fam])
-    for split in ("in", "ood"):
-        sub = [r for r in rows if get_family(r["family"]).split == split]
-        if sub:
-            line(f"all {split}", sub)
-    line("all", rows)
+    for name, sub in family_groups(rows, lambda r: (r["family"], get_family(r["family"]).split)):
+        line(name, sub)
 
 
 def main() -> None:

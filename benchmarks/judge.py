@@ -19,6 +19,7 @@ import torch
 from tqdm import tqdm
 
 from vlmteach import reasoners, teachers
+from vlmteach.bench.groups import family_groups
 from vlmteach.bench.judge import WIDE, JudgedInstance, JudgeSummary, judge_instance, summarize
 from vlmteach.tasks import all_families
 from vlmteach.train.seeds import DEV_SEEDS
@@ -34,14 +35,8 @@ def row(name: str, s: JudgeSummary) -> str:
 
 def report(insts: list[JudgedInstance], n: int) -> None:
     print(HEAD)
-    fams = sorted({i.family for i in insts}, key=lambda f: (next(i.split for i in insts if i.family == f), f))
-    for fam in fams:
-        print(row(fam, summarize([i for i in insts if i.family == fam], n)))
-    for split in ("in", "ood"):
-        sub = [i for i in insts if i.split == split]
-        if sub:
-            print(row(f"all {split}", summarize(sub, n)))
-    print(row("all", summarize(insts, n)))
+    for name, sub in family_groups(insts, lambda i: (i.family, i.split)):
+        print(row(name, summarize(sub, n)))
 
 
 def main() -> None:

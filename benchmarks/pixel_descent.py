@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from vlmteach import reasoners, teachers
 from vlmteach.bench.descent import pixel_descent
+from vlmteach.bench.groups import family_groups
 from vlmteach.methods import Problem, make_method
 from vlmteach.methods.common import candidate_seed, full_sample
 from vlmteach.methods.teacher_tto import problem_queries
@@ -55,14 +56,8 @@ def report(rows: list[dict]) -> None:
             print(f"{name:<22}{len(sub):>7}" + "".join(f"{g:>+8.3f}" for g in gain[1:])
                   + f"{gain.max():>+8.3f}   {loss[:, 0].mean():.3f} -> {loss[:, -1].mean():.3f}")
 
-        fams = sorted({r["family"] for r in sub_rows}, key=lambda f: (get_family(f).split, f))
-        for fam in fams:
-            line(fam, [r for r in sub_rows if r["family"] == fam])
-        for split in ("in", "ood"):
-            part = [r for r in sub_rows if get_family(r["family"]).split == split]
-            if part:
-                line(f"all {split}", part)
-        line("all", sub_rows)
+        for name, sub in family_groups(sub_rows, lambda r: (r["family"], get_family(r["family"]).split)):
+            line(name, sub)
 
 
 def main() -> None:
