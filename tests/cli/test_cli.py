@@ -47,6 +47,8 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(tmp_path):
         ("tasks", "make", "--out", str(tmp_path)),
         ("train", "teacher", "--member", "nope", "--out", str(tmp_path / "w")),
         ("train", "reasoner", "--member", "cells", "--out", str(tmp_path / "w")),
+        ("train", "reasoner", "--teacher", str(tmp_path), "--out", str(tmp_path / "w")),
+        ("train", "endstate", "--member", "probe_a", "--out", str(tmp_path / "w")),
     ]
     for args in cases:
         r = _run(*args)

@@ -80,3 +80,19 @@ def test_train_refuses_an_output_that_is_a_file(tmp_path, capsys):
     f.write_text("x")
     assert main(["train", "reasoner", "--out", str(f)]) == 2
     assert str(f) in capsys.readouterr().err
+
+
+def test_train_endstate_gives_a_teacher_with_its_picture(tmp_path, capsys, monkeypatch):
+    from vlmteach import teachers
+    from vlmteach.train import endstate as endstate_mod
+
+    monkeypatch.setattr(endstate_mod, "EndStateTrainConfig", functools.partial(endstate_mod.EndStateTrainConfig, batch=2))
+    monkeypatch.setattr(endstate_mod, "attach_picture", functools.partial(endstate_mod.attach_picture, per_family=1, noises=1))
+    out = tmp_path / "p"
+    assert main(["train", "endstate", "--out", str(out), "--steps", "2"]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {out / 'tiny_teacher.json'}"
+    assert _record(out, "tiny_endstate")["steps"] == 2
+    fit = json.loads((out / "tiny_endstate.fit.json").read_text())
+    assert fit["videos"] == 13 * 2 and fit["scale"] > 0  # a ground truth and one sample per family
+    teacher = teachers.load("tiny", str(out))
+    assert teacher.picture is not None and teacher.picture.adds and teacher.picture.scale == pytest.approx(fit["scale"])

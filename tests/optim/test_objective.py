@@ -56,3 +56,48 @@ def test_teacher_objective_noise_is_fresh_per_call_and_reproducible():
     first, second = a(frames)[0].item(), a(frames)[0].item()
     assert first != second and first != clean  # a fresh draw at every call
     assert [b(frames)[0].item(), b(frames)[0].item()] == [first, second]  # the same seed, the same draws
+
+
+def test_grad_lam_steps_on_its_own_weights_and_reports_the_lam_loss():
+    from dataclasses import replace
+
+    from vlmteach.optim import TeacherObjective
+    from vlmteach.tasks import get_family
+    from vlmteach.teachers import QuerySet, Teacher
+
+    class Linear(Teacher):
+        """NLL of the goal, p1, p2 = 1, 2, 3 x the mean pixel; records the queries asked with a graph."""
+
+        name = "linear"
+
+        def __init__(self):
+            super().__init__()
+            self.with_graph: list[str] = []
+
+        def propose_queries(self, first_frame, prompt):
+            raise NotImplementedError
+
+        def yes_nll(self, frames, queries):
+            if frames.requires_grad:
+                self.with_graph += queries
+            order = {"g": 1.0, "p1": 2.0, "p2": 3.0}
+            return torch.stack([order[q] * frames.mean() for q in queries])
+
+    queries = QuerySet(goal="g", process=("p1", "p2"), lam=0.5)
+    frames = get_family("maze").generate(1_000_000).ground_truth.frames.clone().requires_grad_(True)
+    teacher = Linear()
+    objective = TeacherObjective(teacher, queries, grad_lam=1.0)
+    loss, nll = objective(frames)
+    mean = frames.detach().mean()
+    assert float(loss.detach()) == pytest.approx(float(mean))  # the goal alone (weight 1)
+    assert objective.value(loss, nll) == pytest.approx(float(0.5 * mean + 0.25 * (2 * mean + 3 * mean)))
+    assert teacher.with_graph == ["g", "p1", "p2"]  # one pass for all queries
+    loss.backward()
+    assert torch.allclose(frames.grad, torch.full_like(frames, 1 / frames.numel()))
+    # unset, or equal to lam: the plain objective, its value the loss it steps on
+    plain = TeacherObjective(teacher, queries)
+    loss, nll = plain(frames)
+    assert plain.value(loss, nll) == pytest.approx(float(loss))
+    assert TeacherObjective(teacher, replace(queries, lam=1.0), grad_lam=1.0).stepped.lam == 1.0
+    with pytest.raises(VlmteachError, match="grad_lam"):
+        TeacherObjective(teacher, queries, grad_lam=1.5)

@@ -1,4 +1,4 @@
-"""`vlmteach train reasoner|teacher`: reproduce the shipped tiny-world weights (resumable)."""
+"""`vlmteach train reasoner|teacher|endstate`: reproduce the shipped tiny-world weights (resumable)."""
 
 from __future__ import annotations
 
@@ -13,16 +13,21 @@ DEFAULT_OUT = "vlmteach-weights"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train the built-in tiny reasoner or teacher")
-    p.add_argument("model", choices=("reasoner", "teacher"))
+    p = sub.add_parser("train", help="train the built-in tiny reasoner, teacher, or the teacher's end-state picture")
+    p.add_argument("model", choices=("reasoner", "teacher", "endstate"),
+                   help="endstate: the teacher's picture of the end state, then the teacher (from --teacher) "
+                        "with it, written to --out")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output folder; rerun to resume (default {DEFAULT_OUT})")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--steps", type=int, default=None, help="optimizer steps (default: the shipped recipe)")
     p.add_argument("--seed", type=int, default=None,
                    help="training seed (default: as shipped; 0 for the reasoner, each teacher member its own)")
     p.add_argument("--reasoner", default=None,
-                   help="teacher only: folder with the reasoner whose samples it learns to judge "
+                   help="teacher and endstate: folder with the reasoner whose samples the teacher learns to judge "
                         "(default: --out if it holds one, else the shipped reasoner)")
+    p.add_argument("--teacher", default=None,
+                   help="endstate only: folder with the teacher that gets the picture (default: --out if it holds "
+                        "one, else the shipped teacher)")
     p.add_argument("--member", default=None,
                    help="teacher only: train one member of the shipped ensemble alone (probe_a, probe_b or probe_c); "
                         "default: all three, then the ensemble")
@@ -38,6 +43,20 @@ def run(args: argparse.Namespace) -> int:
     extra = {"steps": args.steps} if args.steps else {}
     if args.model == "reasoner" and args.member is not None:
         raise VlmteachError("--member is for `train teacher` only: the reasoner is one net")
+    if args.model != "endstate" and args.teacher is not None:
+        raise VlmteachError("--teacher is for `train endstate` only")
+    if args.model == "endstate":
+        from vlmteach.reasoners import weights_dir
+        from vlmteach.train.endstate import EndStateTrainConfig, attach_picture, train_endstate
+
+        if args.member is not None:
+            raise VlmteachError("--member is for `train teacher` only: the end-state picture is one net")
+        out = Path(args.out)
+        teacher = args.teacher or (args.out if (out / "tiny_teacher.json").exists() else str(weights_dir()))
+        reasoner = args.reasoner or (args.out if (out / "tiny_reasoner.json").exists() else str(weights_dir()))
+        train_endstate(EndStateTrainConfig(out=args.out, seed=args.seed or 0, device=args.device, **extra))
+        print(f"wrote {attach_picture(args.out, teacher, reasoner)}")
+        return 0
     if args.model == "reasoner":
         from vlmteach.train.reasoner import ReasonerTrainConfig, train_reasoner
 

@@ -51,6 +51,9 @@ class TeacherTTOConfig(TTOConfig, MethodConfig):
     paper's 5e-5 and 40 for real models; the tiny one's: docs/methods.md)."""
 
     lam: float = 0.5
+    # The lam of the loss the LoRA steps on (None: lam). The output is still judged with lam: 1 steps on
+    # the goal query alone, whose answer the tiny teacher draws from its picture of the end state.
+    grad_lam: float | None = None
     queries: str = "task"  # task: the teacher's own queries; generic: fixed task-agnostic ones
     # None below: the reasoner's recommendation (Reasoner.recommended_tto), else the paper's (1, "last")
     init_k: int | None = None  # > 1: start from the best of k noises by the teacher (candidate 0: the problem's)
@@ -68,6 +71,8 @@ class TeacherTTOConfig(TTOConfig, MethodConfig):
             raise VlmteachError(f"unknown queries {self.queries!r}; valid: {', '.join(QUERY_KINDS)}")
         if not 0.0 <= self.lam <= 1.0:
             raise VlmteachError(f"lam must be in [0, 1], got {self.lam}")
+        if self.grad_lam is not None and not 0.0 <= self.grad_lam <= 1.0:
+            raise VlmteachError(f"grad_lam must be in [0, 1] (or unset: lam), got {self.grad_lam}")
         if self.select is not None and self.select not in SELECTS:
             raise VlmteachError(f"unknown select {self.select!r}; valid: {', '.join(SELECTS)}")
         if self.init_k is not None and self.init_k < 1:
@@ -251,7 +256,7 @@ class TeacherTTO(Method):
                 if not judged or losses[-1] < judged[0][0]:
                     judged[:] = [(losses[-1], step, video)]
 
-            objective = TeacherObjective(teacher, queries, cfg.frames, cfg.noise, problem.seed)
+            objective = TeacherObjective(teacher, queries, cfg.frames, cfg.noise, problem.seed, cfg.grad_lam)
             if cfg.select == "judge":
                 trace, _ = optimize_lora(reasoner, problem, cfg, objective, progress, seed, judge_iterate, final=False,
                                          stop=stall_rule(cfg))
@@ -268,7 +273,7 @@ class TeacherTTO(Method):
         info = {"queries": queries.texts, "query_kinds": ["goal"] + ["process"] * len(queries.process),
                 "query_source": queries.source, "lam": queries.lam, "losses": trace.losses,
                 "per_query": trace.per_query, "stop_reason": trace.stop_reason, "noise_seed": seed,
-                "lr": cfg.lr, "max_steps": cfg.max_steps, "grad": cfg.grad, "select": cfg.select,
+                "lr": cfg.lr, "max_steps": cfg.max_steps, "grad": cfg.grad, "select": cfg.select, "grad_lam": cfg.grad_lam,
                 "targets": cfg.targets or "default",
                 "final_scale": cfg.final_scale, "stall_samples": cfg.stall_samples, "noises": cfg.noises, **info}
         return MethodResult(video, meter.cost, trace.steps, info)

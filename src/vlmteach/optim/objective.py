@@ -11,12 +11,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
 
 from vlmteach.errors import VlmteachError
-from vlmteach.optim.loss import frames_loss
+from vlmteach.optim.loss import frames_loss, query_loss
 from vlmteach.teachers import QuerySet, Teacher
 from vlmteach.video import Video, uniform_indices
 
@@ -33,23 +34,40 @@ class Objective(ABC):
     def count_backward(self) -> None:  # noqa: B027 (optional hook: most objectives run no model)
         """Book one backward pass through whatever model the objective runs (none by default)."""
 
+    def value(self, loss: torch.Tensor, terms: torch.Tensor) -> float:
+        """The loss as the loop reports it, stops on (tau) and judges iterates by: by default the one
+        it steps on."""
+        return float(loss.detach())
+
 
 class TeacherObjective(Objective):
     """The teacher's loss; with `noise` > 0, of the frames plus fresh Gaussian pixel noise of that
     standard deviation at every call (an expectation over small perturbations, so the loop cannot
-    win by a change the teacher would not see through noise), drawn from `seed` and the call count."""
+    win by a change the teacher would not see through noise), drawn from `seed` and the call count.
 
-    def __init__(self, teacher: Teacher, queries: QuerySet, frames: int = 24, noise: float = 0.0, seed: int = 0):
+    With `grad_lam` set, the loop steps on the loss weighted by `grad_lam` instead of the queries' lam
+    (1: the goal query alone), while `value` stays the lam-weighted loss, so what the loop reports and
+    judges iterates by is unchanged; all queries are still answered in one teacher pass."""
+
+    def __init__(self, teacher: Teacher, queries: QuerySet, frames: int = 24, noise: float = 0.0, seed: int = 0,
+                 grad_lam: float | None = None):
+        if grad_lam is not None and not 0.0 <= grad_lam <= 1.0:
+            raise VlmteachError(f"grad_lam must be in [0, 1] or None, got {grad_lam}")
         self.teacher, self.queries, self.k = teacher, queries, frames
         self.names = queries.texts
         self.noise, self.seed, self.calls = noise, seed, 0
+        self.stepped = queries if grad_lam is None or grad_lam == queries.lam else replace(queries, lam=grad_lam)
 
     def __call__(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.noise > 0:
             g = torch.Generator().manual_seed(self.seed * 1000 + self.calls)
             frames = frames + self.noise * torch.randn(frames.shape, generator=g).to(frames)
         self.calls += 1
-        return frames_loss(self.teacher, frames, self.queries, self.k)
+        loss, nll = frames_loss(self.teacher, frames, self.queries, self.k)
+        return (loss if self.stepped is self.queries else query_loss(nll, self.stepped)), nll
+
+    def value(self, loss: torch.Tensor, terms: torch.Tensor) -> float:
+        return float(query_loss(terms.detach(), self.queries))
 
     def count_backward(self) -> None:
         self.teacher.cost.backwards += 1

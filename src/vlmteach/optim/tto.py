@@ -155,7 +155,7 @@ def optimize_objective(reasoner: Reasoner, objective: Objective, cond: Any, z1: 
             pred = clean_prediction(reasoner, z, cond, cfg.grad, cfg.sample_steps)
             loss, nll = objective(reasoner.decode_light(pred))
         trace.prediction = pred.detach()
-        value = float(loss.detach())
+        value = objective.value(loss, nll)
         trace.losses.append(value)
         trace.per_query.append([float(v) for v in nll.detach()])
         if on_step is not None:

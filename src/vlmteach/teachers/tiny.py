@@ -29,6 +29,8 @@ from vlmteach.tasks.grid import CELL
 from vlmteach.tasks.palette import RGB
 from vlmteach.teachers.base import QuerySet, Teacher
 from vlmteach.teachers.cells import cell_colours, frames_at, question_owners
+from vlmteach.teachers.endstate import NAME as END_STATE_NAME
+from vlmteach.teachers.endstate import EndState, Picture, asks_about_end
 from vlmteach.teachers.rulebook import propose
 from vlmteach.video import sample_frames
 
@@ -250,6 +252,12 @@ class TinyTeacher(Teacher):
             raise VlmteachError(f"{len(nets)} nets for {len(self.cfgs)} configs: give one net per config")
         self.net = nets[0] if len(nets) == 1 else TinyTeacherEnsemble(nets, weights)
         self.net.eval()
+        self.picture: Picture | None = None
+
+    def with_picture(self, picture: Picture | None) -> TinyTeacher:
+        """Answer questions about the end of the video with `picture` (None: the nets answer them too)."""
+        self.picture = picture
+        return self
 
     @classmethod
     def ensemble(cls, members: list[TinyTeacher], weights: list[float] | None = None) -> TinyTeacher:
@@ -269,7 +277,19 @@ class TinyTeacher(Teacher):
         if frames.shape[0] > self.max_frames:
             raise VlmteachError(f"at most {self.max_frames} frames, got {frames.shape[0]}; sample fewer")
         self.cost.forwards += 1
-        return self.net.logits(self.net.encode_video(frames), self.tokenizer.encode(queries))
+        ends = [i for i, q in enumerate(queries) if self.picture is not None and asks_about_end(q)]
+        rest = [i for i in range(len(queries)) if i not in ends]
+        if not ends:
+            return self.net.logits(self.net.encode_video(frames), self.tokenizer.encode(queries))
+        pictured = self.picture.logits(frames, [queries[i] for i in ends])
+        if self.picture.adds:  # the nets' answer plus the picture's evidence
+            out = self.net.logits(self.net.encode_video(frames), self.tokenizer.encode(queries))
+            return out.index_put((torch.tensor(ends),), out[ends] + pictured.to(out))
+        out = torch.empty(len(queries), dtype=frames.dtype, device=frames.device)
+        out[ends] = pictured.to(out)
+        if rest:
+            out[rest] = self.net.logits(self.net.encode_video(frames), self.tokenizer.encode([queries[i] for i in rest]))
+        return out
 
     def yes_nll(self, frames: torch.Tensor, queries: list[str]) -> torch.Tensor:
         return F.softplus(-self.yes_logits(frames, queries))  # -log sigmoid(logit)
@@ -300,7 +320,12 @@ class TinyTeacher(Teacher):
         for member, cfg, net in zip(members, self.cfgs, self.net.members):
             save_model(folder, member, cfg, net)
         path = Path(folder) / f"{name}.json"
-        path.write_text(json.dumps({"members": members, "combine": "mean_logit", "weights": self.net.weights}))
+        spec = {"members": members, "combine": "mean_logit", "weights": self.net.weights}
+        if self.picture is not None:
+            self.picture.end_state.save(folder)
+            spec["picture"] = {"name": END_STATE_NAME, "bias": self.picture.bias, "scale": self.picture.scale,
+                               "adds": self.picture.adds}
+        path.write_text(json.dumps(spec))
         return path
 
     @classmethod
@@ -309,7 +334,11 @@ class TinyTeacher(Teacher):
         if manifest.is_file():
             spec = json.loads(manifest.read_text())
             if spec.get("members") is not None:
-                return cls.ensemble([cls.load(folder, m) for m in spec["members"]], spec.get("weights"))
+                teacher = cls.ensemble([cls.load(folder, m) for m in spec["members"]], spec.get("weights"))
+                pic = spec.get("picture")
+                if pic is not None:
+                    teacher.with_picture(Picture(EndState.load(folder), pic["bias"], pic["scale"], pic.get("adds", False)))
+                return teacher
         fields, weights = load_config(folder, name, "train one with `vlmteach train teacher`")
         model = cls(TinyTeacherConfig(**fields))
         load_weights(model.net, weights)
