@@ -97,7 +97,7 @@ def test_grad_lam_steps_on_its_own_weights_and_reports_the_lam_loss():
     # unset, or equal to lam: the plain objective, its value the loss it steps on
     plain = TeacherObjective(teacher, queries)
     loss, nll = plain(frames)
-    assert plain.value(loss, nll) == pytest.approx(float(loss))
+    assert plain.value(loss, nll) == pytest.approx(float(loss.detach()))
     assert TeacherObjective(teacher, replace(queries, lam=1.0), grad_lam=1.0).stepped.lam == 1.0
     with pytest.raises(VlmteachError, match="grad_lam"):
         TeacherObjective(teacher, queries, grad_lam=1.5)
