@@ -108,3 +108,16 @@ def test_an_adding_picture_adds_its_evidence_to_the_nets_answer(end_state):
     assert torch.allclose(after[1:], before[1:], atol=1e-6)
     expected = before[0] + picture.logits(frames, [queries.goal])[0]
     assert float(after[0]) == pytest.approx(float(expected), abs=1e-5)
+
+
+def test_a_single_net_teacher_keeps_its_picture_through_save_and_load(end_state, tmp_path):
+    from vlmteach.teachers.tiny import TinyTeacher
+
+    single = TinyTeacher.load(teachers.tiny.weights_dir(), "tiny_teacher_0").with_picture(Picture(end_state, 0.5, 7.0))
+    single.save(tmp_path)
+    loaded = TinyTeacher.load(tmp_path)
+    assert loaded.picture is not None and (loaded.picture.bias, loaded.picture.scale) == (0.5, 7.0)
+    inst = get_family("maze").generate(1_000_004)
+    texts = propose(inst.prompt).texts
+    frames = inst.ground_truth.frames
+    assert torch.allclose(loaded.yes_logits(frames, texts), single.yes_logits(frames, texts), atol=1e-6)

@@ -312,15 +312,17 @@ class TinyTeacher(Teacher):
         return "\n".join(["The video fails these checks:", *(f"- {q}" for q in failing)]) if failing else ""
 
     def save(self, folder: str | Path, name: str = "tiny_teacher") -> Path:
-        """`<name>.{json,safetensors}`; an ensemble saves its members as `<name>_<i>.*` and lists them
-        in `<name>.json` ({"members": [...]}), returning that file."""
-        if len(self.cfgs) == 1:
+        """`<name>.{json,safetensors}`; an ensemble (or a net with a picture) saves its members as
+        `<name>_<i>.*` and lists them in `<name>.json` ({"members": [...]}, and the picture), returning that file."""
+        if len(self.cfgs) == 1 and self.picture is None:
             return save_model(folder, name, self.cfg, self.net)
+        # an ensemble, or one net with a picture (a single net's file is its config: no room for the picture)
+        nets, weights = (self.net.members, self.net.weights) if len(self.cfgs) > 1 else ([self.net], [1.0])
         members = [f"{name}_{i}" for i in range(len(self.cfgs))]
-        for member, cfg, net in zip(members, self.cfgs, self.net.members):
+        for member, cfg, net in zip(members, self.cfgs, nets):
             save_model(folder, member, cfg, net)
         path = Path(folder) / f"{name}.json"
-        spec = {"members": members, "combine": "mean_logit", "weights": self.net.weights}
+        spec = {"members": members, "combine": "mean_logit", "weights": weights}
         if self.picture is not None:
             self.picture.end_state.save(folder)
             spec["picture"] = {"name": END_STATE_NAME, "bias": self.picture.bias, "scale": self.picture.scale,
