@@ -34,6 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def _out_or_shipped(out: str, name: str) -> str:
+    """The folder a model `name` is read from when not given: --out if it holds one, else the shipped weights."""
+    from vlmteach.reasoners import weights_dir
+
+    return out if (Path(out) / f"{name}.json").exists() else str(weights_dir())
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -46,14 +53,12 @@ def run(args: argparse.Namespace) -> int:
     if args.model != "endstate" and args.teacher is not None:
         raise VlmteachError("--teacher is for `train endstate` only")
     if args.model == "endstate":
-        from vlmteach.reasoners import weights_dir
         from vlmteach.train.endstate import EndStateTrainConfig, attach_picture, train_endstate
 
         if args.member is not None:
             raise VlmteachError("--member is for `train teacher` only: the end-state picture is one net")
-        out = Path(args.out)
-        teacher = args.teacher or (args.out if (out / "tiny_teacher.json").exists() else str(weights_dir()))
-        reasoner = args.reasoner or (args.out if (out / "tiny_reasoner.json").exists() else str(weights_dir()))
+        teacher = args.teacher or _out_or_shipped(args.out, "tiny_teacher")
+        reasoner = args.reasoner or _out_or_shipped(args.out, "tiny_reasoner")
         train_endstate(EndStateTrainConfig(out=args.out, seed=args.seed or 0, device=args.device, **extra))
         print(f"wrote {attach_picture(args.out, teacher, reasoner)}")
         return 0
@@ -62,10 +67,9 @@ def run(args: argparse.Namespace) -> int:
 
         path = train_reasoner(ReasonerTrainConfig(out=args.out, seed=args.seed or 0, device=args.device, **extra))
     else:
-        from vlmteach.reasoners import weights_dir
         from vlmteach.train.teacher import MEMBERS, TeacherTrainConfig, member_fields, train_ensemble, train_teacher
 
-        reasoner = args.reasoner or (args.out if (Path(args.out) / "tiny_reasoner.json").exists() else str(weights_dir()))
+        reasoner = args.reasoner or _out_or_shipped(args.out, "tiny_reasoner")
         if args.member is not None and args.member not in MEMBERS:
             raise VlmteachError(f"--member {args.member!r} is not a member of the shipped teacher; valid: {', '.join(MEMBERS)}")
         cfg = TeacherTrainConfig(out=args.out, reasoner=reasoner, device=args.device)

@@ -23,7 +23,7 @@ from torch import nn
 from vlmteach.errors import VlmteachError
 from vlmteach.nn import TextEncoder, WordTokenizer
 from vlmteach.nn.persist import load_config, load_weights, save_model
-from vlmteach.tasks.grid import CELL, classify_frames
+from vlmteach.tasks.grid import CELL, classify_frames, render
 from vlmteach.tasks.palette import PALETTE_SIZE, RGB
 
 COLOURS = len(RGB)
@@ -78,7 +78,6 @@ class EndState:
         self.cfg = cfg
         self.net = net if net is not None else EndStateNet(cfg)
         self.tokenizer = WordTokenizer(cfg.vocab, cfg.max_text)
-        self.palette = torch.from_numpy(RGB).float()
 
     @torch.no_grad()
     def picture(self, first: torch.Tensor, questions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,19 +93,16 @@ class EndState:
         probs = self.net(codes.to(device), self.tokenizer.encode(questions).to(device)).float().softmax(-1).cpu()
         conf, idx = probs.max(-1)  # (B, cells, 2)
         b = len(first)
-        colours = self.palette[idx]  # (B, cells, 2, 3)
-        cell = colours[:, :, 0, None, None, :].expand(b, side * side, CELL, CELL, 3).clone()
-        cell[:, :, 1:-1, 1:-1, :] = colours[:, :, 1, None, None, :]
-        pic = cell.view(b, side, side, CELL, CELL, 3).permute(0, 5, 1, 3, 2, 4).reshape(b, 3, side * CELL, side * CELL)
+        named = (idx[..., 0] * PALETTE_SIZE + idx[..., 1]).view(b, side, side)  # the tile codes it names
         sure = conf.amin(-1).view(b, side, side).repeat_interleave(CELL, 1).repeat_interleave(CELL, 2)[:, None]
-        return pic, sure
+        return render(named.numpy()).frames, sure
 
-    def save(self, folder: str | Path) -> Path:
-        return save_model(folder, NAME, self.cfg, self.net)
+    def save(self, folder: str | Path, name: str = NAME) -> Path:
+        return save_model(folder, name, self.cfg, self.net)
 
     @classmethod
-    def load(cls, folder: str | Path) -> EndState:
-        fields, weights = load_config(folder, NAME, "train it with `vlmteach train endstate`")
+    def load(cls, folder: str | Path, name: str = NAME) -> EndState:
+        fields, weights = load_config(folder, name, "train it with `vlmteach train endstate`")
         cfg = EndStateConfig(**fields)
         net = EndStateNet(cfg)
         load_weights(net, weights)

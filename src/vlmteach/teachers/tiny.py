@@ -324,7 +324,7 @@ class TinyTeacher(Teacher):
         path = Path(folder) / f"{name}.json"
         spec = {"members": members, "combine": "mean_logit", "weights": weights}
         if self.picture is not None:
-            self.picture.end_state.save(folder)
+            self.picture.end_state.save(folder, END_STATE_NAME)
             spec["picture"] = {"name": END_STATE_NAME, "bias": self.picture.bias, "scale": self.picture.scale,
                                "adds": self.picture.adds}
         path.write_text(json.dumps(spec))
@@ -339,7 +339,8 @@ class TinyTeacher(Teacher):
                 teacher = cls.ensemble([cls.load(folder, m) for m in spec["members"]], spec.get("weights"))
                 pic = spec.get("picture")
                 if pic is not None:
-                    teacher.with_picture(Picture(EndState.load(folder), pic["bias"], pic["scale"], pic.get("adds", False)))
+                    end_state = EndState.load(folder, pic.get("name", END_STATE_NAME))
+                    teacher.with_picture(Picture(end_state, pic["bias"], pic["scale"], pic.get("adds", False)))
                 return teacher
         fields, weights = load_config(folder, name, "train one with `vlmteach train teacher`")
         model = cls(TinyTeacherConfig(**fields))

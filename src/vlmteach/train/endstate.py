@@ -41,12 +41,16 @@ class EndStateTrainConfig:
     device: str = "cpu"
 
 
-def goal_batch(rng: np.random.Generator, families, n: int) -> tuple[torch.Tensor, list[str], torch.Tensor]:
-    """(first-frame tile codes (n, H, W), goal questions, final (ring, centre) colours (n, cells, 2))."""
-    insts = draw_instances(rng, families, n, TEACHER_SEEDS)
+def goal_examples(insts) -> tuple[torch.Tensor, list[str], torch.Tensor]:
+    """Instances -> (first-frame tile codes (n, H, W), goal questions, final (ring, centre) colours (n, cells, 2))."""
     first = torch.from_numpy(np.stack([i.states[0] for i in insts]))
     last = torch.from_numpy(np.stack([i.states[-1] for i in insts])).flatten(1)
     return first, [propose(i.prompt).goal for i in insts], torch.stack([last // PALETTE_SIZE, last % PALETTE_SIZE], -1)
+
+
+def goal_batch(rng: np.random.Generator, families, n: int) -> tuple[torch.Tensor, list[str], torch.Tensor]:
+    """`goal_examples` of n training instances (train/data.py)."""
+    return goal_examples(draw_instances(rng, families, n, TEACHER_SEEDS))
 
 
 def train_endstate(cfg: EndStateTrainConfig) -> Path:
@@ -92,13 +96,10 @@ def accuracy(model: EndState, families, seeds: range) -> dict[str, dict[str, flo
     net = model.net.eval()
     with torch.no_grad():
         for fam in families:
-            insts = [fam.generate(s) for s in seeds]
-            first = torch.from_numpy(np.stack([i.states[0] for i in insts]))
-            last = torch.from_numpy(np.stack([i.states[-1] for i in insts])).flatten(1)
-            target = torch.stack([last // PALETTE_SIZE, last % PALETTE_SIZE], -1)
-            ids = model.tokenizer.encode([propose(i.prompt).goal for i in insts])
-            ok = (net(first, ids).argmax(-1) == target).all(-1)
-            changed = first.flatten(1) != last
+            first, questions, target = goal_examples([fam.generate(s) for s in seeds])
+            ok = (net(first, model.tokenizer.encode(questions)).argmax(-1) == target).all(-1)
+            codes = first.flatten(1)
+            changed = (torch.stack([codes // PALETTE_SIZE, codes % PALETTE_SIZE], -1) != target).any(-1)
             out[fam.name] = {"cells": ok.float().mean().item(),
                              "changed_cells": (ok & changed).sum().item() / max(int(changed.sum()), 1),
                              "whole_frame": ok.all(-1).float().mean().item()}
