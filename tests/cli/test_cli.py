@@ -49,6 +49,7 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(tmp_path):
         ("train", "reasoner", "--member", "cells", "--out", str(tmp_path / "w")),
         ("train", "reasoner", "--teacher", str(tmp_path), "--out", str(tmp_path / "w")),
         ("train", "endstate", "--member", "probe_a", "--out", str(tmp_path / "w")),
+        ("train", "teacher", "--picture-mode", "add", "--out", str(tmp_path / "w")),
     ]
     for args in cases:
         r = _run(*args)

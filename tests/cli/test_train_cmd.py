@@ -95,4 +95,4 @@ def test_train_endstate_gives_a_teacher_with_its_picture(tmp_path, capsys, monke
     fit = json.loads((out / "tiny_endstate.fit.json").read_text())
     assert fit["videos"] == 13 * 2 and fit["scale"] > 0  # a ground truth and one sample per family
     teacher = teachers.load("tiny", str(out))
-    assert teacher.picture is not None and teacher.picture.adds and teacher.picture.scale == pytest.approx(fit["scale"])
+    assert teacher.picture is not None and teacher.picture.mode == "guide" and teacher.picture.scale == pytest.approx(fit["scale"])

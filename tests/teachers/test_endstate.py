@@ -11,7 +11,7 @@ from vlmteach.errors import VlmteachError
 from vlmteach.tasks import all_families, get_family
 from vlmteach.tasks.grid import render_frame
 from vlmteach.tasks.palette import PALETTE_SIZE, RGB
-from vlmteach.teachers.endstate import EndState, EndStateConfig, Picture, asks_about_end
+from vlmteach.teachers.endstate import EndState, EndStateConfig, Picture, asks_about_end, picture_mode
 from vlmteach.teachers.rulebook import propose
 from vlmteach.train.teacher import build_vocab
 
@@ -76,25 +76,57 @@ def test_the_answer_pulls_the_last_frame_towards_the_picture_and_leaves_the_othe
     assert after < before
 
 
-def test_a_bad_scale_is_refused(end_state):
+def test_a_bad_scale_or_mode_is_refused(end_state):
     with pytest.raises(VlmteachError, match="scale"):
         Picture(end_state, 0.0, 0.0)
+    with pytest.raises(VlmteachError, match="guide, add, replace"):
+        Picture(end_state, 0.0, 1.0, mode="adds")
+
+
+def test_a_guiding_picture_keeps_the_nets_answers_and_gives_the_goal_its_gradient(end_state):
+    inst = get_family("object_to_marker").generate(1_000_005)
+    queries = propose(inst.prompt)
+    plain = teachers.load("tiny").with_picture(None)
+    picture = Picture(end_state, bias=0.5, scale=40.0, mode="guide")
+    guided = teachers.load("tiny").with_picture(picture)
+    frames = inst.ground_truth.frames.clone().requires_grad_(True)
+    answers = guided.yes_logits(frames, queries.texts)
+    assert torch.allclose(answers, plain.yes_logits(frames.detach(), queries.texts), atol=1e-6)
+    # the process answers steer nothing
+    (proc,) = torch.autograd.grad(answers[1:].sum(), frames, retain_graph=True, allow_unused=True)
+    assert proc is None or torch.all(proc == 0)
+    # the goal's gradient: that of -scale * mean(sure * (last - pic)^2), written out
+    (goal,) = torch.autograd.grad(answers[0], frames)
+    pic, sure = picture.pictured(inst.first_frame, queries.goal)
+    last = frames.detach()[-1]
+    expected = -40.0 * 2 * sure * (last - pic) / last.numel()
+    assert torch.all(goal[:-1] == 0)
+    assert torch.allclose(goal[-1], expected, atol=1e-6)
+    assert goal[-1].abs().max() > 0
+
+
+def test_manifests_written_before_picture_modes_keep_their_meaning():
+    assert picture_mode({"mode": "guide"}) == "guide"
+    assert picture_mode({"adds": True}) == "add"
+    assert picture_mode({"adds": False}) == "replace"
+    assert picture_mode({}) == "replace"
 
 
 def test_a_teacher_with_a_picture_answers_the_goal_by_it_and_the_rest_by_its_nets(end_state, tmp_path):
     inst = get_family("gravity").generate(1_000_002)
     queries = propose(inst.prompt)
     frames = inst.ground_truth.frames
-    plain = teachers.load("tiny")
+    plain = teachers.load("tiny").with_picture(None)
     before = plain.yes_logits(frames, queries.texts)
-    picture = Picture(end_state, bias=1.0, scale=30.0)
+    picture = Picture(end_state, bias=1.0, scale=30.0, mode="replace")
     with_pic = teachers.load("tiny").with_picture(picture)
     after = with_pic.yes_logits(frames, queries.texts)
     assert torch.allclose(after[1:], before[1:], atol=1e-6)
     assert float(after[0]) == pytest.approx(float(picture.logits(frames, [queries.goal])[0]), abs=1e-6)
     with_pic.save(tmp_path)
     loaded = type(with_pic).load(tmp_path)
-    assert loaded.picture is not None and loaded.picture.bias == 1.0 and loaded.picture.scale == 30.0
+    assert loaded.picture is not None and (loaded.picture.bias, loaded.picture.scale) == (1.0, 30.0)
+    assert loaded.picture.mode == "replace"
     assert torch.allclose(loaded.yes_logits(frames, queries.texts), after, atol=1e-6)
 
 
@@ -102,8 +134,8 @@ def test_an_adding_picture_adds_its_evidence_to_the_nets_answer(end_state):
     inst = get_family("maze").generate(1_000_003)
     queries = propose(inst.prompt)
     frames = inst.ground_truth.frames
-    before = teachers.load("tiny").yes_logits(frames, queries.texts)
-    picture = Picture(end_state, bias=0.5, scale=20.0, adds=True)
+    before = teachers.load("tiny").with_picture(None).yes_logits(frames, queries.texts)
+    picture = Picture(end_state, bias=0.5, scale=20.0, mode="add")
     after = teachers.load("tiny").with_picture(picture).yes_logits(frames, queries.texts)
     assert torch.allclose(after[1:], before[1:], atol=1e-6)
     expected = before[0] + picture.logits(frames, [queries.goal])[0]
@@ -117,6 +149,7 @@ def test_a_single_net_teacher_keeps_its_picture_through_save_and_load(end_state,
     single.save(tmp_path)
     loaded = TinyTeacher.load(tmp_path)
     assert loaded.picture is not None and (loaded.picture.bias, loaded.picture.scale) == (0.5, 7.0)
+    assert loaded.picture.mode == "guide"
     inst = get_family("maze").generate(1_000_004)
     texts = propose(inst.prompt).texts
     frames = inst.ground_truth.frames

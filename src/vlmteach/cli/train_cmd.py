@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--teacher", default=None,
                    help="endstate only: folder with the teacher that gets the picture (default: --out if it holds "
                         "one, else the shipped teacher)")
+    p.add_argument("--picture-mode", default=None, choices=("guide", "add", "replace"),
+                   help="endstate only: how the teacher uses its picture (default guide, as shipped: its nets "
+                        "answer, the picture gives the gradient; add: added to their answer; replace: instead)")
     p.add_argument("--member", default=None,
                    help="teacher only: train one member of the shipped ensemble alone (probe_a, probe_b or probe_c); "
                         "default: all three, then the ensemble")
@@ -50,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     extra = {"steps": args.steps} if args.steps else {}
     if args.model == "reasoner" and args.member is not None:
         raise VlmteachError("--member is for `train teacher` only: the reasoner is one net")
-    if args.model != "endstate" and args.teacher is not None:
-        raise VlmteachError("--teacher is for `train endstate` only")
+    if args.model != "endstate" and (args.teacher is not None or args.picture_mode is not None):
+        raise VlmteachError("--teacher and --picture-mode are for `train endstate` only")
     if args.model == "endstate":
         from vlmteach.train.endstate import EndStateTrainConfig, attach_picture, train_endstate
 
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         teacher = args.teacher or _out_or_shipped(args.out, "tiny_teacher")
         reasoner = args.reasoner or _out_or_shipped(args.out, "tiny_reasoner")
         train_endstate(EndStateTrainConfig(out=args.out, seed=args.seed or 0, device=args.device, **extra))
-        print(f"wrote {attach_picture(args.out, teacher, reasoner)}")
+        print(f"wrote {attach_picture(args.out, teacher, reasoner, mode=args.picture_mode or 'guide')}")
         return 0
     if args.model == "reasoner":
         from vlmteach.train.reasoner import ReasonerTrainConfig, train_reasoner

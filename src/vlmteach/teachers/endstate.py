@@ -118,17 +118,25 @@ def asks_about_end(question: str) -> bool:
     return question.strip().lower().startswith(END_PHRASE)
 
 
+PICTURE_MODES = ("guide", "add", "replace")
+
+
 class Picture:
-    """The tiny teacher's answer to a question about the end of the video: the logit of "Yes" is
+    """The tiny teacher's evidence about the end of the video: the logit of "Yes" is
     `bias - scale * d`, where d is the mean squared distance between the video's last frame and the
     end state pictured from its first frame and the question, each pixel weighed by how sure the
-    picture is of it. `bias` and `scale` are fitted to the scorers' goal parts (train/endstate.py)."""
+    picture is of it. `bias` and `scale` are fitted to the scorers' goal parts (train/endstate.py).
 
-    def __init__(self, end_state: EndState, bias: float, scale: float, adds: bool = False, cache: int = 256):
+    How the teacher uses it (`mode`): "guide" (shipped): its answers stay its nets' own, and the
+    picture gives their gradient (the nets judge, the picture steers); "add": added to the nets'
+    answer; "replace": the answer alone."""
+
+    def __init__(self, end_state: EndState, bias: float, scale: float, mode: str = "guide", cache: int = 256):
         if scale <= 0:
             raise VlmteachError(f"picture scale must be > 0, got {scale}")
-        self.end_state, self.bias, self.scale = end_state, float(bias), float(scale)
-        self.adds = adds  # True: added to the nets' logit for the question; False: the answer alone
+        if mode not in PICTURE_MODES:
+            raise VlmteachError(f"unknown picture mode {mode!r}; valid: {', '.join(PICTURE_MODES)}")
+        self.end_state, self.bias, self.scale, self.mode = end_state, float(bias), float(scale), mode
         self._cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         self._size = cache
 
@@ -153,3 +161,11 @@ class Picture:
 
     def logits(self, frames: torch.Tensor, questions: list[str]) -> torch.Tensor:
         return torch.stack([self.bias - self.scale * self.distance(frames, q) for q in questions])
+
+
+def picture_mode(spec: dict) -> str:
+    """The mode a teacher manifest's "picture" entry names; manifests written before modes existed
+    say `"adds": true` ("add") or nothing ("replace")."""
+    if "mode" in spec:
+        return spec["mode"]
+    return "add" if spec.get("adds", False) else "replace"

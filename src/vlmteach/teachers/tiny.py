@@ -30,7 +30,7 @@ from vlmteach.tasks.palette import RGB
 from vlmteach.teachers.base import QuerySet, Teacher
 from vlmteach.teachers.cells import cell_colours, frames_at, question_owners
 from vlmteach.teachers.endstate import NAME as END_STATE_NAME
-from vlmteach.teachers.endstate import EndState, Picture, asks_about_end
+from vlmteach.teachers.endstate import EndState, Picture, asks_about_end, picture_mode
 from vlmteach.teachers.rulebook import propose
 from vlmteach.video import sample_frames
 
@@ -282,9 +282,14 @@ class TinyTeacher(Teacher):
         if not ends:
             return self.net.logits(self.net.encode_video(frames), self.tokenizer.encode(queries))
         pictured = self.picture.logits(frames, [queries[i] for i in ends])
-        if self.picture.adds:  # the nets' answer plus the picture's evidence
+        idx = torch.tensor(ends)
+        if self.picture.mode == "guide":  # the nets' answers; the gradient is the picture's alone
+            with torch.no_grad():
+                out = self.net.logits(self.net.encode_video(frames), self.tokenizer.encode(queries))
+            return out.index_put((idx,), out[ends] + (pictured - pictured.detach()).to(out))
+        if self.picture.mode == "add":  # the nets' answer plus the picture's evidence
             out = self.net.logits(self.net.encode_video(frames), self.tokenizer.encode(queries))
-            return out.index_put((torch.tensor(ends),), out[ends] + pictured.to(out))
+            return out.index_put((idx,), out[ends] + pictured.to(out))
         out = torch.empty(len(queries), dtype=frames.dtype, device=frames.device)
         out[ends] = pictured.to(out)
         if rest:
@@ -326,7 +331,7 @@ class TinyTeacher(Teacher):
         if self.picture is not None:
             self.picture.end_state.save(folder, END_STATE_NAME)
             spec["picture"] = {"name": END_STATE_NAME, "bias": self.picture.bias, "scale": self.picture.scale,
-                               "adds": self.picture.adds}
+                               "mode": self.picture.mode}
         path.write_text(json.dumps(spec))
         return path
 
@@ -340,7 +345,7 @@ class TinyTeacher(Teacher):
                 pic = spec.get("picture")
                 if pic is not None:
                     end_state = EndState.load(folder, pic.get("name", END_STATE_NAME))
-                    teacher.with_picture(Picture(end_state, pic["bias"], pic["scale"], pic.get("adds", False)))
+                    teacher.with_picture(Picture(end_state, pic["bias"], pic["scale"], picture_mode(pic)))
                 return teacher
         fields, weights = load_config(folder, name, "train one with `vlmteach train teacher`")
         model = cls(TinyTeacherConfig(**fields))

@@ -20,7 +20,8 @@ from tqdm import tqdm
 from vlmteach.nn.checkpoint import load_checkpoint, save_checkpoint
 from vlmteach.tasks import all_families
 from vlmteach.tasks.palette import PALETTE_SIZE
-from vlmteach.teachers.endstate import NAME, EndState, EndStateConfig, Picture
+from vlmteach.errors import VlmteachError
+from vlmteach.teachers.endstate import NAME, PICTURE_MODES, EndState, EndStateConfig, Picture
 from vlmteach.teachers.rulebook import propose
 from vlmteach.train.data import draw_instances
 from vlmteach.train.record import finish
@@ -34,7 +35,7 @@ CHECKPOINT_EVERY = 250
 @dataclass
 class EndStateTrainConfig:
     out: str
-    steps: int = 4000
+    steps: int = 3000
     batch: int = 64
     lr: float = 1e-3
     seed: int = 0
@@ -149,9 +150,10 @@ def fit_picture(d: torch.Tensor, goal: torch.Tensor, steps: int = 500,
 
 
 def attach_picture(out: str | Path, teacher_dir: str | Path, reasoner_dir: str | Path,
-                   per_family: int = 30, noises: int = 3) -> Path:
-    """Give the teacher in `teacher_dir` the end-state net trained in `out` as its answer to questions
-    about the end of the video, fitted on the reasoner's samples (`picture_distances`, `fit_picture`),
+                   per_family: int = 30, noises: int = 3, mode: str = "guide") -> Path:
+    """Give the teacher in `teacher_dir` the end-state net trained in `out` as its picture of the end of
+    the video (used as `mode` says: teachers/endstate.py `Picture`), fitted on the reasoner's samples
+    (`picture_distances`, `fit_picture`; on top of the nets' own goal answer unless it replaces it),
     and save that teacher, net included, in `out`; its fitted bias and scale go into `tiny_teacher.json`
     and `tiny_endstate.fit.json` (with the data's size)."""
     import json
@@ -159,15 +161,17 @@ def attach_picture(out: str | Path, teacher_dir: str | Path, reasoner_dir: str |
     from vlmteach.reasoners.tiny import TinyReasoner
     from vlmteach.teachers.tiny import TinyTeacher
 
+    if mode not in PICTURE_MODES:
+        raise VlmteachError(f"unknown picture mode {mode!r}; valid: {', '.join(PICTURE_MODES)}")
     out = Path(out)
     end_state = EndState.load(out)
     reasoner = TinyReasoner.load(reasoner_dir)
     teacher = TinyTeacher.load(teacher_dir).with_picture(None)
     d, goal, own = picture_distances(end_state, reasoner, all_families(), per_family, noises, teacher=teacher)
-    bias, scale = fit_picture(d, goal, offset=own)
-    teacher.with_picture(Picture(end_state, bias, scale, adds=True))
+    bias, scale = fit_picture(d, goal, offset=None if mode == "replace" else own)
+    teacher.with_picture(Picture(end_state, bias, scale, mode))
     path = teacher.save(out)
     (out / f"{NAME}.fit.json").write_text(json.dumps(
         {"bias": bias, "scale": scale, "videos": len(d), "goal_share": float((goal >= 0.999).float().mean()),
-         "per_family": per_family, "noises": noises, "seeds": list(TEACHER_SEEDS)}, indent=2))
+         "per_family": per_family, "noises": noises, "mode": mode, "seeds": list(TEACHER_SEEDS)}, indent=2))
     return path
