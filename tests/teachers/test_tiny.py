@@ -51,7 +51,9 @@ def test_a_teacher_that_cannot_generate_says_so():
 def test_yes_nll_is_differentiable_and_encodes_the_video_once(teacher):
     inst = get_family("maze").generate(1_000_000)
     queries = teacher.propose_queries(inst.first_frame, inst.prompt)
-    frames = inst.ground_truth.frames.clone().requires_grad_()
+    frames = inst.ground_truth.frames.clone()
+    frames[-1] = frames[0]  # not solved: the shipped teacher's gradient (its end-state picture's) is not zero
+    frames.requires_grad_()
     before = teacher.cost.forwards
     nll = teacher.yes_nll(frames, queries.texts)
     assert teacher.cost.forwards == before + 1
