@@ -95,7 +95,13 @@ def run_checks() -> list[Check]:
     def load(kind: str, module) -> str:
         models[kind] = model = module.load("tiny")
         n = sum(p.numel() for p in model.net.parameters())
-        return f"loaded from {module.weights_dir()}, {n / 1e6:.2f}M parameters"
+        picture = getattr(model, "picture", None)  # the tiny teacher's end-state picture (teachers/endstate.py)
+        if picture is None:
+            extra = ""
+        else:
+            m = sum(p.numel() for p in picture.end_state.net.parameters())
+            extra = f" + an end-state picture of {m / 1e6:.2f}M ({picture.mode})"
+        return f"loaded from {module.weights_dir()}, {n / 1e6:.2f}M parameters{extra}"
 
     return [
         _check("video I/O", _video_io),

@@ -6,6 +6,7 @@ def test_doctor_passes_on_the_shipped_models(capsys):
     out = capsys.readouterr().out
     assert "[ok] optimization step" in out and "FAIL" not in out
     assert "torch" in out and "2.13.0" in out
+    assert "end-state picture of 1.1" in out and "(guide)" in out  # the shipped teacher steers by its picture
 
 
 def test_doctor_wan_backend_on_tiny_models(capsys):

@@ -8,7 +8,9 @@ ids) is encoded by a text transformer and reads the video (or, with readout="sum
 it: first and last frames, time mean and maximum, per-frame means) through cross-attention; a head
 on its first token gives the logit of "Yes". A config of kind "probe" builds the other net, which
 measures the video instead (teachers/probe.py); the shipped teacher is the mean-logit ensemble of
-three probe nets (train/teacher.py MEMBERS), and TinyTeacher wraps either kind or an ensemble.
+three probe nets (train/teacher.py MEMBERS), and TinyTeacher wraps either kind or an ensemble. A
+teacher may also carry a picture of the end state (teachers/endstate.py); the shipped one's answers
+are its nets', and the picture gives the gradient of its answers to questions about the end of the video.
 """
 
 from __future__ import annotations
