@@ -154,3 +154,19 @@ def test_a_single_net_teacher_keeps_its_picture_through_save_and_load(end_state,
     texts = propose(inst.prompt).texts
     frames = inst.ground_truth.frames
     assert torch.allclose(loaded.yes_logits(frames, texts), single.yes_logits(frames, texts), atol=1e-6)
+
+
+def test_without_autograd_a_guiding_picture_is_not_consulted(end_state, monkeypatch):
+    inst = get_family("maze").generate(1_000_006)
+    texts = propose(inst.prompt).texts
+    picture = Picture(end_state, bias=0.5, scale=40.0, mode="guide")
+    guided = teachers.load("tiny").with_picture(picture)
+    with_grad = guided.yes_logits(inst.ground_truth.frames, texts)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the picture was consulted for an answer it cannot change")
+
+    monkeypatch.setattr(picture, "logits", refuse)
+    with torch.no_grad():
+        answers = guided.yes_logits(inst.ground_truth.frames, texts)
+    assert torch.equal(answers, with_grad.detach())

@@ -279,7 +279,9 @@ class TinyTeacher(Teacher):
         if frames.shape[0] > self.max_frames:
             raise VlmteachError(f"at most {self.max_frames} frames, got {frames.shape[0]}; sample fewer")
         self.cost.forwards += 1
-        ends = [i for i, q in enumerate(queries) if self.picture is not None and asks_about_end(q)]
+        # a guiding picture changes no answer, only gradients: without autograd it is not consulted
+        consulted = self.picture is not None and (self.picture.mode != "guide" or torch.is_grad_enabled())
+        ends = [i for i, q in enumerate(queries) if consulted and asks_about_end(q)]
         rest = [i for i in range(len(queries)) if i not in ends]
         if not ends:
             return self.net.logits(self.net.encode_video(frames), self.tokenizer.encode(queries))
