@@ -51,8 +51,9 @@ class TeacherTTOConfig(TTOConfig, MethodConfig):
     paper's 5e-5 and 40 for real models; the tiny one's: docs/methods.md)."""
 
     lam: float = 0.5
-    # The lam of the loss the LoRA steps on (None: lam). The output is still judged with lam: 1 steps on
-    # the goal query alone, whose answer the tiny teacher draws from its picture of the end state.
+    # The lam of the loss the LoRA steps on (None: lam). The output is still judged with lam. 1 steps on
+    # the goal query alone; with the shipped tiny teacher, whose gradient is its picture's (goal questions
+    # only), it changes no direction, only the loss's scale.
     grad_lam: float | None = None
     queries: str = "task"  # task: the teacher's own queries; generic: fixed task-agnostic ones
     # None below: the reasoner's recommendation (Reasoner.recommended_tto), else the paper's (1, "last")

@@ -121,6 +121,12 @@ def asks_about_end(question: str) -> bool:
 PICTURE_MODES = ("guide", "add", "replace")
 
 
+def check_picture_mode(mode: str) -> None:
+    """Refuse a picture mode that is not one of PICTURE_MODES, naming the valid ones."""
+    if mode not in PICTURE_MODES:
+        raise VlmteachError(f"unknown picture mode {mode!r}; valid: {', '.join(PICTURE_MODES)}")
+
+
 class Picture:
     """The tiny teacher's evidence about the end of the video: the logit of "Yes" is
     `bias - scale * d`, where d is the mean squared distance between the video's last frame and the
@@ -134,8 +140,7 @@ class Picture:
     def __init__(self, end_state: EndState, bias: float, scale: float, mode: str = "guide", cache: int = 256):
         if scale <= 0:
             raise VlmteachError(f"picture scale must be > 0, got {scale}")
-        if mode not in PICTURE_MODES:
-            raise VlmteachError(f"unknown picture mode {mode!r}; valid: {', '.join(PICTURE_MODES)}")
+        check_picture_mode(mode)
         self.end_state, self.bias, self.scale, self.mode = end_state, float(bias), float(scale), mode
         self._cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         self._size = cache

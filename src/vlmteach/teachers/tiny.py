@@ -257,7 +257,7 @@ class TinyTeacher(Teacher):
         self.picture: Picture | None = None
 
     def with_picture(self, picture: Picture | None) -> TinyTeacher:
-        """Answer questions about the end of the video with `picture` (None: the nets answer them too)."""
+        """Use `picture` for questions about the end of the video, as its mode says (None: the nets alone)."""
         self.picture = picture
         return self
 
@@ -284,21 +284,25 @@ class TinyTeacher(Teacher):
         ends = [i for i, q in enumerate(queries) if consulted and asks_about_end(q)]
         rest = [i for i in range(len(queries)) if i not in ends]
         if not ends:
-            return self.net.logits(self.net.encode_video(frames), self.tokenizer.encode(queries))
+            return self._net_logits(frames, queries)
         pictured = self.picture.logits(frames, [queries[i] for i in ends])
         idx = torch.tensor(ends)
         if self.picture.mode == "guide":  # the nets' answers; the gradient is the picture's alone
             with torch.no_grad():
-                out = self.net.logits(self.net.encode_video(frames), self.tokenizer.encode(queries))
+                out = self._net_logits(frames, queries)
             return out.index_put((idx,), out[ends] + (pictured - pictured.detach()).to(out))
         if self.picture.mode == "add":  # the nets' answer plus the picture's evidence
-            out = self.net.logits(self.net.encode_video(frames), self.tokenizer.encode(queries))
+            out = self._net_logits(frames, queries)
             return out.index_put((idx,), out[ends] + pictured.to(out))
         out = torch.empty(len(queries), dtype=frames.dtype, device=frames.device)
         out[ends] = pictured.to(out)
         if rest:
-            out[rest] = self.net.logits(self.net.encode_video(frames), self.tokenizer.encode([queries[i] for i in rest]))
+            out[rest] = self._net_logits(frames, [queries[i] for i in rest])
         return out
+
+    def _net_logits(self, frames: torch.Tensor, queries: list[str]) -> torch.Tensor:
+        """The nets' own "Yes" logits, the video encoded once."""
+        return self.net.logits(self.net.encode_video(frames), self.tokenizer.encode(queries))
 
     def yes_nll(self, frames: torch.Tensor, queries: list[str]) -> torch.Tensor:
         return F.softplus(-self.yes_logits(frames, queries))  # -log sigmoid(logit)

@@ -20,8 +20,7 @@ from tqdm import tqdm
 from vlmteach.nn.checkpoint import load_checkpoint, save_checkpoint
 from vlmteach.tasks import all_families
 from vlmteach.tasks.palette import PALETTE_SIZE
-from vlmteach.errors import VlmteachError
-from vlmteach.teachers.endstate import NAME, PICTURE_MODES, EndState, EndStateConfig, Picture
+from vlmteach.teachers.endstate import NAME, EndState, EndStateConfig, Picture, check_picture_mode
 from vlmteach.teachers.rulebook import propose
 from vlmteach.train.data import draw_instances
 from vlmteach.train.record import finish
@@ -161,8 +160,7 @@ def attach_picture(out: str | Path, teacher_dir: str | Path, reasoner_dir: str |
     from vlmteach.reasoners.tiny import TinyReasoner
     from vlmteach.teachers.tiny import TinyTeacher
 
-    if mode not in PICTURE_MODES:
-        raise VlmteachError(f"unknown picture mode {mode!r}; valid: {', '.join(PICTURE_MODES)}")
+    check_picture_mode(mode)  # before the samples are drawn
     out = Path(out)
     end_state = EndState.load(out)
     reasoner = TinyReasoner.load(reasoner_dir)
